@@ -1,0 +1,190 @@
+// twinlink/client.hpp — the MQTT client: connection lifecycle, publish, subscribe.
+//
+// Threads. A Client owns two threads: the connection thread (connects, reconnects with backoff,
+// resubscribes, drains the offline queue, expires acknowledgements) and the dispatcher thread, on
+// which every user callback runs (message handlers, publish callbacks, connection events). No user
+// callback is ever called while twinlink holds an internal lock, so a callback may call any member
+// of the Client, including disconnect(); a callback that blocks delays only later callbacks, never
+// the network. Every member function may be called from any thread.
+//
+// Errors. Fallible members throw twinlink::Error; its status() is one of twinlink::Status.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "twinlink/log.hpp"
+#include "twinlink/status.hpp"
+
+namespace twinlink {
+
+enum class MqttVersion : int { V311 = 4, V5 = 5 };
+
+/// What publish() does when the offline queue is full.
+enum class OverflowPolicy : int {
+    RejectNew = 0,   ///< publish() throws Error(QueueFull); queued messages are kept
+    DropOldest = 1,  ///< the oldest queued message is dropped; its callback gets Status::Dropped
+};
+
+enum class ConnectionState : int {
+    Disconnected = 0,  ///< not started, or stopped by disconnect()
+    Connecting = 1,    ///< an attempt is under way
+    Connected = 2,
+    Reconnecting = 3,  ///< waiting `retry_in` before the next attempt
+};
+
+const char* connection_state_name(ConnectionState state) noexcept;
+
+struct TlsOptions {
+    std::string ca_file;       ///< PEM file of trusted CAs; empty: the system's default store
+    std::string ca_dir;        ///< directory of hashed CA certificates (c_rehash); optional
+    std::string cert_file;     ///< client certificate (PEM) for mutual TLS; optional
+    std::string key_file;      ///< its private key (PEM); required with cert_file
+    std::string key_password;  ///< password of an encrypted key; optional
+    bool verify_hostname = true;  ///< check that the server certificate names the host
+    bool insecure = false;     ///< accept any server certificate; logs a warning at every connect
+};
+
+/// Retained status message: `online` after every (re)connect, `offline` as last will and on
+/// disconnect(). Off while `topic` is empty.
+struct PresenceOptions {
+    std::string topic;
+    std::string online = "online";
+    std::string offline = "offline";
+};
+
+struct ConnectionEvent {
+    ConnectionState state;
+    Status reason = Status::Ok;     ///< why the connection ended or an attempt failed
+    std::string message;            ///< human-readable reason; empty when connected normally
+    std::string broker;             ///< the broker URI this event concerns
+    std::chrono::milliseconds retry_in{0};  ///< with Reconnecting: delay before the next attempt
+    unsigned attempt = 0;           ///< consecutive failed attempts so far
+};
+
+struct ClientOptions {
+    /// Broker URIs, tried in turn: mqtt://host[:1883], mqtts://host[:8883], ws://host[:80]/path,
+    /// wss://host[:443]/path (tcp:// and ssl:// are accepted as synonyms). At least one.
+    std::vector<std::string> brokers;
+    std::string client_id;  ///< empty: a random "tl-" id (then clean_session must stay true)
+    std::string username;
+    std::string password;
+    TlsOptions tls;
+    MqttVersion mqtt_version = MqttVersion::V311;
+    bool clean_session = true;  ///< MQTT 5: clean start with session expiry 0, or expiry 1 day
+    std::chrono::seconds keepalive{30};
+    std::chrono::milliseconds connect_timeout{10000};   ///< one attempt
+    std::chrono::milliseconds reconnect_min{500};       ///< backoff floor
+    std::chrono::milliseconds reconnect_max{30000};     ///< backoff ceiling
+    std::chrono::milliseconds ack_timeout{30000};       ///< QoS 1/2 acknowledgement deadline
+    std::chrono::milliseconds operation_timeout{10000}; ///< subscribe/unsubscribe wait
+    PresenceOptions presence;
+    std::size_t queue_max_messages = 10000;            ///< offline queue bound, messages
+    std::size_t queue_max_bytes = 16u * 1024u * 1024u; ///< offline queue bound, payload bytes
+    OverflowPolicy overflow = OverflowPolicy::RejectNew;
+    std::size_t max_inflight = 256;  ///< messages handed to the network and not yet acknowledged
+    LogHandler log;                  ///< empty: silent (or stderr when TWINLINK_LOG is set)
+    LogLevel log_level = LogLevel::Info;
+    /// Connection state changes; runs on the dispatcher thread.
+    std::function<void(const ConnectionEvent&)> on_connection;
+};
+
+/// A received message, borrowed for the duration of the handler call.
+struct MessageView {
+    std::string_view topic;
+    std::string_view payload;
+    int qos = 0;
+    bool retained = false;
+};
+
+struct ClientStats {
+    std::uint64_t messages_out = 0;   ///< publishes completed (acknowledged for QoS 1/2)
+    std::uint64_t bytes_out = 0;      ///< payload bytes of those
+    std::uint64_t messages_in = 0;
+    std::uint64_t bytes_in = 0;
+    std::uint64_t connects = 0;       ///< successful connections, the first included
+    std::uint64_t reconnects = 0;     ///< successful connections after a lost one
+    std::uint64_t connect_failures = 0;
+    std::uint64_t queued_messages = 0;  ///< now waiting in the offline queue
+    std::uint64_t queued_bytes = 0;
+    std::uint64_t inflight = 0;         ///< now handed to the network, not yet acknowledged
+    std::uint64_t dropped = 0;          ///< dropped by the DropOldest policy
+    std::uint64_t rejected = 0;         ///< refused by the RejectNew policy
+    std::uint64_t ack_timeouts = 0;     ///< publishes reported with Status::Timeout
+    std::uint64_t resent = 0;           ///< in-flight messages queued again after a lost connection
+    std::uint64_t callback_queue = 0;   ///< callbacks waiting for the dispatcher thread
+};
+
+using MessageHandler = std::function<void(const MessageView& message)>;
+/// Called once per publish on the dispatcher thread: Status::Ok when the broker acknowledged
+/// it (QoS 1/2) or it was written to the network (QoS 0), else why it failed.
+using PublishCallback = std::function<void(std::uint64_t message_id, Status status)>;
+
+class Client {
+public:
+    /// Validates the options (throws Error(InvalidArgument) naming the bad one). Does not connect.
+    explicit Client(ClientOptions options);
+    /// Stops the connection thread (no graceful drain), reports Status::Canceled to the callback
+    /// of every message still queued or in flight, and waits for callbacks in progress to return
+    /// (unless called from a callback). Never throws, never blocks for longer than ~2 s.
+    ~Client();
+
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    /// Starts the connection thread and returns at once; it connects and keeps reconnecting
+    /// until disconnect(). Idempotent.
+    void start();
+
+    /// start(), then waits until connected. Throws Error(Timeout) when `timeout` passes first,
+    /// or the error of an attempt that failed for a reason that retrying will not fix
+    /// (TlsError, NotAuthorized). In both cases the client keeps trying in the background until
+    /// disconnect().
+    void connect(std::chrono::milliseconds timeout);
+
+    /// Waits up to `timeout` for queued and in-flight messages to be acknowledged, publishes the
+    /// offline presence, disconnects and stops the connection thread. Messages still queued stay
+    /// queued for the next connect. Idempotent; returns within timeout + ~1 s.
+    void disconnect(std::chrono::milliseconds timeout);
+
+    /// Queues a message and returns its id (> 0) at once. It is sent when connected, in publish
+    /// order, at most max_inflight at a time. Throws Error(InvalidArgument) for a bad topic,
+    /// qos or payload size, Error(QueueFull) when the RejectNew policy refuses it.
+    std::uint64_t publish(std::string_view topic, std::string payload, int qos, bool retain,
+                          PublishCallback on_complete = {});
+
+    /// publish() and wait for its completion. Throws Error(Timeout) when `timeout` passes (the
+    /// message stays queued and may still be sent), or the failure of the publish. Safe to
+    /// call from a callback.
+    void publish_wait(std::string_view topic, std::string payload, int qos, bool retain,
+                      std::chrono::milliseconds timeout);
+
+    /// Registers `handler` for messages matching `filter` and returns its subscription id.
+    /// When connected, sends SUBSCRIBE and waits for the SUBACK (up to operation_timeout); the
+    /// filter is subscribed again after every reconnect. Throws Error(InvalidArgument) for a
+    /// bad filter or qos, Error(SubscribeRejected) when the broker refuses, Error(Timeout).
+    std::uint64_t subscribe(std::string_view filter, int qos, MessageHandler handler);
+
+    /// Removes a subscription; after it returns the handler is not called again (it waits for a
+    /// call in progress on another thread). UNSUBSCRIBE is sent when no other handler uses the
+    /// filter. Throws Error(InvalidArgument) for an unknown id.
+    void unsubscribe(std::uint64_t subscription_id);
+
+    ConnectionState state() const;
+    bool connected() const { return state() == ConnectionState::Connected; }
+    ClientStats stats() const;
+    const std::string& client_id() const;
+
+    class Impl;
+
+private:
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace twinlink
