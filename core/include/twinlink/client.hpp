@@ -41,6 +41,10 @@ enum class ConnectionState : int {
 
 const char* connection_state_name(ConnectionState state) noexcept;
 
+/// Throws Error(InvalidArgument) naming the problem unless `uri` is a broker URI the client
+/// accepts (see ClientOptions::brokers).
+void validate_broker_uri(std::string_view uri);
+
 struct TlsOptions {
     std::string ca_file;       ///< PEM file of trusted CAs; empty: the system's default store
     std::string ca_dir;        ///< directory of hashed CA certificates (c_rehash); optional

@@ -1,0 +1,455 @@
+// Client: the caller-facing half (construction, publish, subscribe, lifecycle calls).
+// The connection thread is in connection_loop.cpp.
+#include "mqtt/client_impl.hpp"
+
+#include <random>
+
+#include "twinlink/topic.hpp"
+
+namespace twinlink {
+
+using detail::CompletionLatch;
+using detail::OutgoingMessage;
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::size_t kMaxPayload = 268435455;  // MQTT's largest remaining length
+
+std::string random_client_id() {
+    std::random_device rd;
+    std::uniform_int_distribution<unsigned> hex(0, 15);
+    std::string id = "tl-";
+    for (int i = 0; i < 16; ++i) id += "0123456789abcdef"[hex(rd)];
+    return id;
+}
+
+std::vector<detail::BrokerUri> parse_brokers(const std::vector<std::string>& uris) {
+    std::vector<detail::BrokerUri> out;
+    for (const auto& u : uris) out.push_back(detail::parse_broker_uri(u));
+    return out;
+}
+
+std::string join_brokers(const std::vector<detail::BrokerUri>& brokers) {
+    std::string s;
+    for (const auto& b : brokers) s += (s.empty() ? "" : ", ") + b.text;
+    return s;
+}
+
+void check_qos(int qos) {
+    if (qos < 0 || qos > 2) throw Error(Status::InvalidArgument, "qos must be 0, 1 or 2, not " + std::to_string(qos));
+}
+
+}  // namespace
+
+const char* connection_state_name(ConnectionState state) noexcept {
+    switch (state) {
+        case ConnectionState::Disconnected: return "disconnected";
+        case ConnectionState::Connecting: return "connecting";
+        case ConnectionState::Connected: return "connected";
+        case ConnectionState::Reconnecting: return "reconnecting";
+    }
+    return "unknown";
+}
+
+// ---- Impl: construction and teardown --------------------------------------------------------
+
+Client::Impl::Impl(ClientOptions options)
+    : opts_(std::move(options)),
+      brokers_(parse_brokers(opts_.brokers)),
+      brokers_text_(join_brokers(brokers_)),
+      client_id_(opts_.client_id.empty() ? random_client_id() : opts_.client_id),
+      log_(opts_.log, opts_.log_level),
+      outbox_(opts_.queue_max_messages, opts_.queue_max_bytes, opts_.overflow) {
+    detail::validate_client_options(opts_, brokers_);
+    connect_options_ = detail::make_connect_options(opts_, brokers_, [this](const std::string& msg) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (tls_error_.empty()) tls_error_ = msg;
+    });
+    mqtt::create_options create(opts_.mqtt_version == MqttVersion::V5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
+    try {
+        paho_ = std::make_unique<mqtt::async_client>(brokers_.front().paho_uri(), client_id_, create, nullptr);
+    } catch (const mqtt::exception& e) {
+        throw Error(Status::InvalidArgument, "cannot create an MQTT client for " + brokers_text_ + ": " + e.what());
+    }
+    paho_->set_message_callback([this](mqtt::const_message_ptr m) { on_message(std::move(m)); });
+    paho_->set_connection_lost_handler([this](const std::string& cause) { on_connection_lost(cause); });
+    paho_->set_disconnected_handler([this](const mqtt::properties&, mqtt::ReasonCode reason) {
+        on_connection_lost("the broker closed the connection (reason code " + std::to_string(int(reason)) + ")");
+    });
+}
+
+Client::Impl::~Impl() = default;
+
+void Client::Impl::shutdown() {
+    {
+        std::lock_guard<std::mutex> life(life_mu_);
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            stop_ = true;
+            cv_.notify_all();
+        }
+        if (worker_.joinable()) worker_.join();
+    }
+    try {
+        paho_->disable_callbacks();
+    } catch (...) {
+    }
+    std::vector<OutgoingMessage> pending;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto& [ticket, f] : inflight_) pending.push_back(std::move(f.message));
+        inflight_.clear();
+        for (auto& m : outbox_.take_all()) pending.push_back(std::move(m));
+        subs_.clear();
+    }
+    for (auto& m : pending) complete(m, Status::Canceled);
+    dispatcher_.stop();
+}
+
+// ---- Lifecycle ------------------------------------------------------------------------------
+
+void Client::Impl::start() {
+    std::lock_guard<std::mutex> life(life_mu_);
+    if (worker_.joinable()) return;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        stop_ = false;
+        failures_ = 0;
+        last_failure_ = {Status::Ok, ""};
+    }
+    worker_ = std::thread(&Impl::run, this);
+}
+
+void Client::Impl::connect(milliseconds timeout) {
+    start();
+    std::unique_lock<std::mutex> lock(mu_);
+    const bool done = cv_.wait_for(lock, timeout, [&] {
+        return state_ == ConnectionState::Connected || stop_ || (failures_ > 0 && last_failure_.permanent());
+    });
+    if (state_ == ConnectionState::Connected) return;
+    if (stop_) throw Error(Status::Canceled, "connect was interrupted by disconnect");
+    if (done) throw Error(last_failure_.status, last_failure_.message);
+    std::string why = failures_ > 0 ? ": " + last_failure_.message : "";
+    throw Error(Status::Timeout, "not connected to " + brokers_text_ + " within " +
+                                     std::to_string(timeout.count()) + " ms" + why +
+                                     "; still trying in the background");
+}
+
+void Client::Impl::disconnect(milliseconds timeout) {
+    std::lock_guard<std::mutex> life(life_mu_);
+    if (!worker_.joinable()) return;
+    {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, timeout, [&] {
+            return (outbox_.empty() && inflight_.empty()) || state_ != ConnectionState::Connected || stop_;
+        });
+        stop_ = true;
+        cv_.notify_all();
+    }
+    worker_.join();
+}
+
+ConnectionState Client::Impl::state() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return state_;
+}
+
+bool Client::Impl::stop_requested() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stop_;
+}
+
+ClientStats Client::Impl::stats() const {
+    ClientStats s;
+    s.messages_out = counters_.messages_out;
+    s.bytes_out = counters_.bytes_out;
+    s.messages_in = counters_.messages_in;
+    s.bytes_in = counters_.bytes_in;
+    s.connects = counters_.connects;
+    s.reconnects = counters_.reconnects;
+    s.connect_failures = counters_.connect_failures;
+    s.dropped = counters_.dropped;
+    s.rejected = counters_.rejected;
+    s.ack_timeouts = counters_.ack_timeouts;
+    s.resent = counters_.resent;
+    s.callback_queue = dispatcher_.pending();
+    std::lock_guard<std::mutex> lock(mu_);
+    s.queued_messages = outbox_.size();
+    s.queued_bytes = outbox_.bytes();
+    s.inflight = inflight_.size();
+    return s;
+}
+
+// ---- Publish --------------------------------------------------------------------------------
+
+std::uint64_t Client::Impl::publish(std::string_view topic, std::string payload, int qos, bool retain,
+                                    PublishCallback on_complete, std::shared_ptr<CompletionLatch> latch) {
+    validate_topic_name(topic);
+    check_qos(qos);
+    if (payload.size() > kMaxPayload)
+        throw Error(Status::InvalidArgument, "payload of " + std::to_string(payload.size()) +
+                                                 " bytes exceeds MQTT's limit of 268435455 bytes");
+    OutgoingMessage m;
+    m.topic = std::string(topic);
+    m.payload = std::make_shared<const std::string>(std::move(payload));
+    m.qos = qos;
+    m.retain = retain;
+    m.on_complete = std::move(on_complete);
+    m.latch = std::move(latch);
+
+    std::uint64_t id;
+    std::vector<OutgoingMessage> dropped;
+    bool connected;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        id = m.id = ++next_id_;
+        try {
+            dropped = outbox_.push(std::move(m));
+        } catch (const Error& e) {
+            if (e.status() == Status::QueueFull) ++counters_.rejected;
+            throw;
+        }
+        counters_.dropped += dropped.size();
+        connected = state_ == ConnectionState::Connected;
+    }
+    for (auto& d : dropped) complete(d, Status::Dropped);
+    if (!dropped.empty())
+        log_.warning("offline queue full: dropped " + std::to_string(dropped.size()) + " oldest message(s)");
+    if (connected) pump();
+    return id;
+}
+
+void Client::Impl::pump() {
+    std::lock_guard<std::mutex> send(send_mu_);
+    for (;;) {
+        std::uint64_t ticket;
+        mqtt::message_ptr msg;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (state_ != ConnectionState::Connected || lost_ || outbox_.empty() ||
+                inflight_.size() >= opts_.max_inflight)
+                return;
+            OutgoingMessage m = outbox_.pop_front();
+            ticket = ++next_ticket_;
+            msg = mqtt::make_message(m.topic, mqtt::binary_ref(m.payload), m.qos, m.retain);
+            inflight_.emplace(ticket, Inflight{std::move(m), Clock::now() + opts_.ack_timeout, false, {}});
+        }
+        try {
+            paho_->publish(msg, reinterpret_cast<void*>(static_cast<std::uintptr_t>(ticket)), delivery_listener_);
+        } catch (const mqtt::exception& e) {
+            // The connection went away under us: keep the message first in line for the next one.
+            std::string why = e.what();
+            {
+                std::lock_guard<std::mutex> lock(mu_);
+                const auto it = inflight_.find(ticket);
+                if (it != inflight_.end()) {
+                    std::vector<OutgoingMessage> back;
+                    back.push_back(std::move(it->second.message));
+                    inflight_.erase(it);
+                    outbox_.push_front(std::move(back));
+                }
+            }
+            log_.debug("hand-off to the network failed, message kept queued: " + why);
+            return;
+        }
+    }
+}
+
+void Client::Impl::complete(OutgoingMessage& m, Status status) {
+    if (status == Status::Ok) {
+        ++counters_.messages_out;
+        counters_.bytes_out += m.bytes();
+    }
+    if (m.latch) m.latch->set(status);
+    if (!m.on_complete) return;
+    dispatcher_.post([self = shared_from_this(), cb = std::move(m.on_complete), id = m.id, status] {
+        try {
+            cb(id, status);
+        } catch (const std::exception& e) {
+            self->log_.error(std::string("a publish callback threw: ") + e.what());
+        } catch (...) {
+            self->log_.error("a publish callback threw");
+        }
+    });
+}
+
+void Client::Impl::DeliveryListener::on_success(const mqtt::token& tok) {
+    impl_.on_delivery(reinterpret_cast<std::uintptr_t>(tok.get_user_context()), true, 0);
+}
+
+void Client::Impl::DeliveryListener::on_failure(const mqtt::token& tok) {
+    impl_.on_delivery(reinterpret_cast<std::uintptr_t>(tok.get_user_context()), false,
+                      static_cast<int>(tok.get_reason_code()));
+}
+
+void Client::Impl::on_delivery(std::uint64_t ticket, bool ok, int reason_code) {
+    OutgoingMessage done;
+    Status status = Status::Ok;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        const auto it = inflight_.find(ticket);
+        if (it == inflight_.end()) return;  // already timed out, or queued again after a loss
+        if (!ok && reason_code < 0x80) {
+            // Most likely the connection is going away; the connection thread decides shortly.
+            it->second.failed = true;
+            it->second.failed_at = Clock::now();
+            cv_.notify_all();
+            return;
+        }
+        if (!ok) status = reason_code == 0x87 ? Status::NotAuthorized : Status::ProtocolError;
+        done = std::move(it->second.message);
+        inflight_.erase(it);
+        pump_ = true;
+        cv_.notify_all();
+    }
+    if (status != Status::Ok)
+        log_.warning("the broker refused a publish to '" + done.topic + "' (reason code " +
+                     std::to_string(reason_code) + ")");
+    complete(done, status);
+}
+
+// ---- Subscribe ------------------------------------------------------------------------------
+
+void Client::Impl::send_subscribe(const std::string& filter, int qos) {
+    mqtt::token_ptr tok;
+    try {
+        tok = paho_->subscribe(filter, qos);
+    } catch (const mqtt::exception& e) {
+        throw Error(Status::NotConnected, "subscribe to '" + filter + "': " + e.what());
+    }
+    try {
+        if (!tok->wait_for(opts_.operation_timeout))
+            throw Error(Status::Timeout, "the broker did not acknowledge the subscription to '" + filter +
+                                             "' within " + std::to_string(opts_.operation_timeout.count()) + " ms");
+    } catch (const mqtt::exception& e) {
+        throw Error(Status::SubscribeRejected, "the broker refused the subscription to '" + filter + "': " + e.what());
+    }
+    for (auto rc : tok->get_subscribe_response().get_reason_codes())
+        if (int(rc) >= 0x80)
+            throw Error(Status::SubscribeRejected, "the broker refused the subscription to '" + filter +
+                                                       "' (reason code " + std::to_string(int(rc)) + ")");
+}
+
+std::uint64_t Client::Impl::subscribe(std::string_view filter, int qos, MessageHandler handler) {
+    validate_topic_filter(filter);
+    check_qos(qos);
+    if (!handler) throw Error(Status::InvalidArgument, "subscribe: the message handler is empty");
+    detail::SubscriptionTable::Added added;
+    bool send;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        added = subs_.add(std::string(filter), qos, std::move(handler));
+        send = added.broker_subscribe && state_ == ConnectionState::Connected;
+    }
+    if (!send) return added.subscription->id;
+    try {
+        send_subscribe(added.subscription->filter, qos);
+    } catch (const Error& e) {
+        if (e.status() == Status::NotConnected) return added.subscription->id;  // made at reconnect
+        bool unused = false;
+        std::lock_guard<std::mutex> lock(mu_);
+        subs_.remove(added.subscription->id, unused);
+        throw;
+    }
+    return added.subscription->id;
+}
+
+void Client::Impl::unsubscribe(std::uint64_t id) {
+    std::shared_ptr<detail::Subscription> removed;
+    bool unused = false, connected;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        removed = subs_.remove(id, unused);
+        connected = state_ == ConnectionState::Connected;
+    }
+    if (!removed) throw Error(Status::InvalidArgument, "unsubscribe: no subscription has id " + std::to_string(id));
+    dispatcher_.barrier();  // a call of this handler in progress elsewhere returns first
+    if (!unused || !connected) return;
+    try {
+        paho_->unsubscribe(removed->filter)->wait_for(opts_.operation_timeout);
+    } catch (const mqtt::exception& e) {
+        // The handler is gone either way; a stale broker subscription only costs traffic.
+        log_.debug("unsubscribe from '" + removed->filter + "' failed: " + e.what());
+    }
+}
+
+// ---- Incoming messages ----------------------------------------------------------------------
+
+void Client::Impl::on_message(mqtt::const_message_ptr message) {
+    ++counters_.messages_in;
+    counters_.bytes_in += message->get_payload_ref().size();
+    dispatcher_.post([self = shared_from_this(), message = std::move(message)] { self->deliver(*message); });
+}
+
+void Client::Impl::deliver(const mqtt::message& message) {
+    const std::string& topic = message.get_topic();
+    std::vector<std::shared_ptr<detail::Subscription>> targets;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        targets = subs_.matching(topic);
+    }
+    const auto& payload = message.get_payload_ref();
+    MessageView view{topic, std::string_view(payload.data(), payload.size()), message.get_qos(),
+                     message.is_retained()};
+    for (const auto& sub : targets) {
+        if (!sub->active) continue;
+        try {
+            sub->handler(view);
+        } catch (const std::exception& e) {
+            log_.error("the handler of '" + sub->filter + "' threw: " + e.what());
+        } catch (...) {
+            log_.error("the handler of '" + sub->filter + "' threw");
+        }
+    }
+}
+
+void Client::Impl::on_connection_lost(const std::string& cause) {
+    std::lock_guard<std::mutex> lock(mu_);
+    lost_ = true;
+    lost_cause_ = cause.empty() ? "connection lost" : "connection lost: " + cause;
+    cv_.notify_all();
+}
+
+// ---- Client ---------------------------------------------------------------------------------
+
+Client::Client(ClientOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {}
+
+Client::~Client() {
+    try {
+        impl_->shutdown();
+    } catch (...) {
+    }
+}
+
+void Client::start() { impl_->start(); }
+void Client::connect(milliseconds timeout) { impl_->connect(timeout); }
+void Client::disconnect(milliseconds timeout) { impl_->disconnect(timeout); }
+
+std::uint64_t Client::publish(std::string_view topic, std::string payload, int qos, bool retain,
+                              PublishCallback on_complete) {
+    return impl_->publish(topic, std::move(payload), qos, retain, std::move(on_complete), nullptr);
+}
+
+void Client::publish_wait(std::string_view topic, std::string payload, int qos, bool retain, milliseconds timeout) {
+    auto latch = std::make_shared<CompletionLatch>();
+    impl_->publish(topic, std::move(payload), qos, retain, {}, latch);
+    const auto status = latch->wait_for(timeout);
+    if (!status)
+        throw Error(Status::Timeout, "publish to '" + std::string(topic) + "' did not complete within " +
+                                         std::to_string(timeout.count()) + " ms; it stays queued");
+    if (*status != Status::Ok)
+        throw Error(*status, "publish to '" + std::string(topic) + "' failed: " + status_name(*status));
+}
+
+std::uint64_t Client::subscribe(std::string_view filter, int qos, MessageHandler handler) {
+    return impl_->subscribe(filter, qos, std::move(handler));
+}
+
+void Client::unsubscribe(std::uint64_t id) { impl_->unsubscribe(id); }
+ConnectionState Client::state() const { return impl_->state(); }
+ClientStats Client::stats() const { return impl_->stats(); }
+const std::string& Client::client_id() const { return impl_->client_id(); }
+
+}  // namespace twinlink

@@ -1,0 +1,137 @@
+// Client::Impl: the state shared by the caller threads, the connection thread, Paho's threads and
+// the dispatcher.
+//
+// Locks, in the only order they are ever nested: life_mu_ (start/stop), then send_mu_ (hand-off to
+// Paho, which keeps publish order), then mu_ (all state below it). Paho's callbacks take only mu_
+// and never wait for anything else; no lock is held while a user callback or the log sink runs,
+// and none but send_mu_ while Paho is called.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <mqtt/async_client.h>
+
+#include "common/dispatcher.hpp"
+#include "common/logger.hpp"
+#include "mqtt/broker_uri.hpp"
+#include "mqtt/outbox.hpp"
+#include "mqtt/paho_options.hpp"
+#include "mqtt/subscription_table.hpp"
+#include "twinlink/client.hpp"
+
+namespace twinlink {
+
+class Client::Impl : public std::enable_shared_from_this<Impl> {
+public:
+    explicit Impl(ClientOptions options);
+    ~Impl();
+
+    // Caller-facing operations (client.cpp).
+    void start();
+    void connect(std::chrono::milliseconds timeout);
+    void disconnect(std::chrono::milliseconds timeout);
+    std::uint64_t publish(std::string_view topic, std::string payload, int qos, bool retain,
+                          PublishCallback on_complete, std::shared_ptr<detail::CompletionLatch> latch);
+    std::uint64_t subscribe(std::string_view filter, int qos, MessageHandler handler);
+    void unsubscribe(std::uint64_t id);
+    ConnectionState state() const;
+    ClientStats stats() const;
+    /// Stops everything for good and cancels what is pending; called once, by ~Client.
+    void shutdown();
+
+    const std::string& client_id() const { return client_id_; }
+
+private:
+    struct Inflight {
+        detail::OutgoingMessage message;
+        std::chrono::steady_clock::time_point deadline;
+        bool failed = false;  // Paho reported a failure while we still looked connected
+        std::chrono::steady_clock::time_point failed_at;
+    };
+    enum class ServeEnd { Lost, Stop };
+
+    class DeliveryListener : public mqtt::iaction_listener {
+    public:
+        explicit DeliveryListener(Impl& impl) : impl_(impl) {}
+        void on_success(const mqtt::token& tok) override;
+        void on_failure(const mqtt::token& tok) override;
+
+    private:
+        Impl& impl_;
+    };
+
+    // Connection thread (connection_loop.cpp).
+    void run();
+    bool attempt_connect(unsigned attempt);
+    bool finish_connect();
+    ServeEnd serve();
+    void handle_loss();
+    void close_gracefully();
+    void wait_backoff(std::chrono::milliseconds delay);
+    void expire_inflight(std::vector<detail::OutgoingMessage>& timed_out, std::vector<detail::OutgoingMessage>& failed);
+    void set_state(ConnectionState state, Status reason, const std::string& message,
+                   std::chrono::milliseconds retry_in = std::chrono::milliseconds(0), unsigned attempt = 0);
+    bool wait_token(const mqtt::token_ptr& token, std::chrono::milliseconds timeout);
+
+    // Any thread.
+    void pump();
+    void complete(detail::OutgoingMessage& message, Status status);
+    void on_delivery(std::uint64_t ticket, bool ok, int reason_code);
+    void on_message(mqtt::const_message_ptr message);
+    void on_connection_lost(const std::string& cause);
+    void deliver(const mqtt::message& message);
+    void send_subscribe(const std::string& filter, int qos);
+    bool stop_requested() const;
+
+    ClientOptions opts_;
+    std::vector<detail::BrokerUri> brokers_;
+    std::string brokers_text_;
+    std::string client_id_;
+    detail::Logger log_;
+    detail::Dispatcher dispatcher_;
+
+    std::mutex life_mu_;
+    std::thread worker_;
+
+    std::mutex send_mu_;
+
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    ConnectionState state_ = ConnectionState::Disconnected;
+    bool stop_ = false;            // the connection thread must end
+    bool lost_ = false;            // Paho reported the connection gone
+    std::string lost_cause_;
+    bool pump_ = false;            // slots freed: the connection thread should hand off more
+    std::string tls_error_;        // from Paho's TLS error callback during the current attempt
+    std::uint64_t failures_ = 0;   // failed attempts since start()
+    detail::ConnectFailure last_failure_{Status::Ok, ""};
+    detail::Outbox outbox_;
+    std::map<std::uint64_t, Inflight> inflight_;  // by ticket, i.e. in hand-off order
+    std::uint64_t next_id_ = 0;
+    std::uint64_t next_ticket_ = 0;
+    detail::SubscriptionTable subs_;
+    bool ever_connected_ = false;
+    std::chrono::steady_clock::time_point connected_at_;
+
+    struct Counters {
+        std::atomic<std::uint64_t> messages_out{0}, bytes_out{0}, messages_in{0}, bytes_in{0};
+        std::atomic<std::uint64_t> connects{0}, reconnects{0}, connect_failures{0};
+        std::atomic<std::uint64_t> dropped{0}, rejected{0}, ack_timeouts{0}, resent{0};
+    } counters_;
+
+    // Declared last: destroyed first, so no Paho callback outlives the members it touches.
+    DeliveryListener delivery_listener_{*this};
+    mqtt::connect_options connect_options_;
+    std::unique_ptr<mqtt::async_client> paho_;
+};
+
+}  // namespace twinlink

@@ -1,0 +1,291 @@
+// The connection thread: connect, resubscribe, drain, watch acknowledgements, and reconnect with
+// backoff until the client is stopped.
+#include "mqtt/client_impl.hpp"
+
+#include "mqtt/reconnect_backoff.hpp"
+
+namespace twinlink {
+
+using detail::OutgoingMessage;
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// A connection that lasted this long resets the backoff: a broker that accepts and at once drops
+// us (a duplicate client id, say) keeps being retried slowly.
+constexpr auto kStableConnection = std::chrono::seconds(10);
+// A publish failure that is not followed by a lost connection within this time is reported.
+constexpr auto kFailureGrace = milliseconds(500);
+constexpr auto kExpiryScanInterval = milliseconds(100);
+
+}  // namespace
+
+void Client::Impl::run() {
+    detail::ReconnectBackoff backoff(opts_.reconnect_min, opts_.reconnect_max);
+    unsigned failed_attempts = 0;
+    for (;;) {
+        if (stop_requested()) break;
+        set_state(ConnectionState::Connecting, Status::Ok, "", milliseconds(0), failed_attempts);
+        Status reason;
+        std::string why;
+        if (attempt_connect(failed_attempts)) {
+            failed_attempts = 0;
+            if (serve() == ServeEnd::Stop) {
+                close_gracefully();
+                break;
+            }
+            if (Clock::now() - connected_at_ >= kStableConnection) backoff.reset();
+            handle_loss();
+            reason = Status::NotConnected;
+            std::lock_guard<std::mutex> lock(mu_);
+            why = lost_cause_;
+        } else {
+            ++failed_attempts;
+            std::lock_guard<std::mutex> lock(mu_);
+            reason = last_failure_.status;
+            why = last_failure_.message;
+        }
+        if (stop_requested()) break;
+        const milliseconds delay = backoff.next();
+        set_state(ConnectionState::Reconnecting, reason, why, delay, failed_attempts);
+        wait_backoff(delay);
+    }
+    // Stopped while connecting or waiting: make sure nothing stays open.
+    try {
+        if (paho_->is_connected()) wait_token(paho_->disconnect(0), milliseconds(1000));
+    } catch (const mqtt::exception&) {
+    }
+    set_state(ConnectionState::Disconnected, Status::Ok, "disconnected");
+}
+
+bool Client::Impl::wait_token(const mqtt::token_ptr& token, milliseconds timeout) {
+    // Sliced so a stop request is noticed within 50 ms; throws mqtt::exception when the token failed.
+    const auto deadline = Clock::now() + timeout;
+    while (!token->wait_for(milliseconds(50))) {
+        if (Clock::now() >= deadline || stop_requested()) return false;
+    }
+    return true;
+}
+
+bool Client::Impl::attempt_connect(unsigned attempt) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        tls_error_.clear();
+        lost_ = false;
+    }
+    if (opts_.tls.insecure)
+        log_.warning("TLS server certificate verification is off (tls.insecure): anyone can impersonate the broker");
+    log_.debug("connecting to " + brokers_text_ + " as '" + client_id_ + "' (attempt " + std::to_string(attempt + 1) + ")");
+    detail::ConnectFailure failure{Status::Ok, ""};
+    try {
+        auto tok = paho_->connect(connect_options_);
+        const auto budget = opts_.connect_timeout * static_cast<int>(brokers_.size()) + milliseconds(2000);
+        if (wait_token(tok, budget)) return finish_connect();
+        if (stop_requested()) {
+            try {
+                paho_->disconnect(0);
+            } catch (const mqtt::exception&) {
+            }
+            wait_token(tok, milliseconds(1000));
+            return false;
+        }
+        failure = {Status::Timeout, "connecting to " + brokers_text_ + " timed out"};
+    } catch (const mqtt::exception& e) {
+        std::lock_guard<std::mutex> lock(mu_);
+        failure = detail::classify_connect_failure(e, brokers_text_, tls_error_);
+    }
+    ++counters_.connect_failures;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++failures_;
+        last_failure_ = failure;
+        cv_.notify_all();
+    }
+    log_.warning(failure.message);
+    return false;
+}
+
+bool Client::Impl::finish_connect() {
+    // Subscribe again to everything, then go Connected in the same critical section that checks
+    // no subscription was added meanwhile: a concurrent subscribe() either is in the snapshot or
+    // sees Connected and sends its own SUBSCRIBE.
+    for (;;) {
+        std::uint64_t generation;
+        std::vector<std::pair<std::string, int>> filters;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            generation = subs_.generation();
+            filters = subs_.filters();
+        }
+        if (!filters.empty()) {
+            auto names = std::make_shared<mqtt::string_collection>();
+            std::vector<int> qos;
+            for (const auto& [f, q] : filters) {
+                names->push_back(f);
+                qos.push_back(q);
+            }
+            try {
+                auto tok = paho_->subscribe(names, qos);
+                if (!wait_token(tok, opts_.operation_timeout)) throw mqtt::exception(MQTTASYNC_FAILURE, "no SUBACK in time");
+                const auto& codes = tok->get_subscribe_response().get_reason_codes();
+                for (std::size_t i = 0; i < codes.size() && i < filters.size(); ++i)
+                    if (int(codes[i]) >= 0x80)
+                        log_.warning("the broker refused the subscription to '" + filters[i].first + "'");
+            } catch (const mqtt::exception& e) {
+                // Treated as a lost connection: serve() will see lost_ and start over.
+                on_connection_lost(std::string("subscribing after connect failed: ") + e.what());
+            }
+        }
+        if (!opts_.presence.topic.empty()) {
+            try {
+                paho_->publish(opts_.presence.topic, opts_.presence.online.data(), opts_.presence.online.size(), 1, true);
+            } catch (const mqtt::exception& e) {
+                log_.warning(std::string("publishing the online presence failed: ") + e.what());
+            }
+        }
+        std::unique_lock<std::mutex> lock(mu_);
+        if (subs_.generation() != generation) continue;
+        state_ = ConnectionState::Connected;
+        connected_at_ = Clock::now();
+        const bool again = ever_connected_;
+        ever_connected_ = true;
+        cv_.notify_all();
+        lock.unlock();
+        ++counters_.connects;
+        if (again) ++counters_.reconnects;
+        set_state(ConnectionState::Connected, Status::Ok, "");
+        pump();
+        return true;
+    }
+}
+
+Client::Impl::ServeEnd Client::Impl::serve() {
+    auto next_scan = Clock::now();
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+        if (stop_) return ServeEnd::Stop;
+        if (lost_) return ServeEnd::Lost;
+        if (pump_) {
+            pump_ = false;
+            lock.unlock();
+            pump();
+            lock.lock();
+            continue;
+        }
+        auto now = Clock::now();
+        if (now >= next_scan) {
+            next_scan = now + kExpiryScanInterval;
+            std::vector<OutgoingMessage> timed_out, failed;
+            expire_inflight(timed_out, failed);
+            if (!timed_out.empty() || !failed.empty()) {
+                lock.unlock();
+                if (!timed_out.empty())
+                    log_.warning(std::to_string(timed_out.size()) + " publish(es) not acknowledged within " +
+                                 std::to_string(opts_.ack_timeout.count()) + " ms");
+                if (!failed.empty())
+                    log_.warning(std::to_string(failed.size()) + " publish(es) failed while connected");
+                for (auto& m : timed_out) complete(m, Status::Timeout);
+                for (auto& m : failed) complete(m, Status::ProtocolError);
+                lock.lock();
+                continue;
+            }
+        }
+        auto wake = now + std::chrono::seconds(1);
+        if (!inflight_.empty()) wake = std::min(wake, std::max(next_scan, inflight_.begin()->second.deadline));
+        cv_.wait_until(lock, wake);
+    }
+}
+
+void Client::Impl::expire_inflight(std::vector<OutgoingMessage>& timed_out, std::vector<OutgoingMessage>& failed) {
+    const auto now = Clock::now();
+    for (auto it = inflight_.begin(); it != inflight_.end();) {
+        if (it->second.deadline <= now) {
+            timed_out.push_back(std::move(it->second.message));
+        } else if (it->second.failed && now - it->second.failed_at >= kFailureGrace) {
+            failed.push_back(std::move(it->second.message));
+        } else {
+            ++it;
+            continue;
+        }
+        it = inflight_.erase(it);
+        pump_ = true;
+    }
+    counters_.ack_timeouts += timed_out.size();
+}
+
+void Client::Impl::handle_loss() {
+    std::size_t resent;
+    std::string cause;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        std::vector<OutgoingMessage> back;
+        for (auto& [ticket, f] : inflight_) back.push_back(std::move(f.message));
+        inflight_.clear();
+        resent = back.size();
+        outbox_.push_front(std::move(back));
+        counters_.resent += resent;
+        cause = lost_cause_;
+    }
+    log_.warning("lost the connection to " + brokers_text_ + " (" + cause + "); " + std::to_string(resent) +
+                 " unacknowledged message(s) will be sent again");
+    set_state(ConnectionState::Disconnected, Status::NotConnected, cause);
+}
+
+void Client::Impl::close_gracefully() {
+    if (!opts_.presence.topic.empty()) {
+        try {
+            auto tok = paho_->publish(opts_.presence.topic, opts_.presence.offline.data(),
+                                      opts_.presence.offline.size(), 1, true);
+            tok->wait_for(milliseconds(1000));
+        } catch (const mqtt::exception& e) {
+            log_.debug(std::string("publishing the offline presence failed: ") + e.what());
+        }
+    }
+    try {
+        paho_->disconnect(0)->wait_for(milliseconds(1000));
+    } catch (const mqtt::exception& e) {
+        log_.debug(std::string("disconnect: ") + e.what());
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<OutgoingMessage> back;
+    for (auto& [ticket, f] : inflight_) back.push_back(std::move(f.message));
+    inflight_.clear();
+    outbox_.push_front(std::move(back));
+}
+
+void Client::Impl::wait_backoff(milliseconds delay) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, delay, [&] { return stop_; });
+}
+
+void Client::Impl::set_state(ConnectionState state, Status reason, const std::string& message,
+                             milliseconds retry_in, unsigned attempt) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        state_ = state;
+        cv_.notify_all();
+    }
+    switch (state) {
+        case ConnectionState::Connected: log_.info("connected to " + brokers_text_ + " as '" + client_id_ + "'"); break;
+        case ConnectionState::Reconnecting:
+            log_.info("reconnecting in " + std::to_string(retry_in.count()) + " ms (attempt " +
+                      std::to_string(attempt + 1) + ")");
+            break;
+        case ConnectionState::Disconnected: log_.info(message.empty() ? "disconnected" : message); break;
+        case ConnectionState::Connecting: break;
+    }
+    if (!opts_.on_connection) return;
+    ConnectionEvent ev{state, reason, message, brokers_text_, retry_in, attempt};
+    dispatcher_.post([self = shared_from_this(), ev = std::move(ev)] {
+        try {
+            self->opts_.on_connection(ev);
+        } catch (const std::exception& e) {
+            self->log_.error(std::string("the connection callback threw: ") + e.what());
+        } catch (...) {
+            self->log_.error("the connection callback threw");
+        }
+    });
+}
+
+}  // namespace twinlink

@@ -1,0 +1,34 @@
+// Translation between twinlink's client options and Paho's, and of Paho's failures to Status.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <mqtt/connect_options.h>
+#include <mqtt/exception.h>
+
+#include "mqtt/broker_uri.hpp"
+#include "twinlink/client.hpp"
+
+namespace twinlink::detail {
+
+/// Checks what Paho would only reject late or obscurely; throws Error(InvalidArgument).
+void validate_client_options(const ClientOptions& options, const std::vector<BrokerUri>& brokers);
+
+/// Connect options for every attempt. `on_tls_error` receives OpenSSL's message of a failed handshake.
+mqtt::connect_options make_connect_options(const ClientOptions& options, const std::vector<BrokerUri>& brokers,
+                                           std::function<void(const std::string&)> on_tls_error);
+
+struct ConnectFailure {
+    Status status;
+    std::string message;
+    /// Retrying with the same options cannot succeed (bad certificate, refused credentials).
+    bool permanent() const { return status == Status::TlsError || status == Status::NotAuthorized; }
+};
+
+/// Classifies a failed connect: `tls_error` is what the TLS error callback reported, if anything.
+ConnectFailure classify_connect_failure(const mqtt::exception& e, const std::string& brokers,
+                                        const std::string& tls_error);
+
+}  // namespace twinlink::detail

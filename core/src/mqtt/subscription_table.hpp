@@ -1,0 +1,57 @@
+// SubscriptionTable: the handlers registered by subscribe() and the broker subscriptions they
+// need. Not thread-safe: the client guards it with its state mutex.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "twinlink/client.hpp"
+
+namespace twinlink::detail {
+
+struct Subscription {
+    std::uint64_t id = 0;
+    std::string filter;
+    int qos = 0;
+    MessageHandler handler;
+    /// Cleared on removal; the dispatcher checks it just before each call.
+    std::atomic<bool> active{true};
+};
+
+class SubscriptionTable {
+public:
+    struct Added {
+        std::shared_ptr<Subscription> subscription;
+        bool broker_subscribe;  ///< the filter is new, or needs a higher QoS than before
+    };
+    Added add(std::string filter, int qos, MessageHandler handler);
+
+    /// Removes and deactivates a subscription; null for an unknown id. `filter_unused` tells
+    /// whether no other subscription uses its filter any more.
+    std::shared_ptr<Subscription> remove(std::uint64_t id, bool& filter_unused);
+
+    std::vector<std::shared_ptr<Subscription>> matching(std::string_view topic) const;
+
+    /// Every distinct filter with the highest QoS any of its subscriptions asked for.
+    std::vector<std::pair<std::string, int>> filters() const;
+
+    /// Removes and deactivates everything.
+    std::vector<std::shared_ptr<Subscription>> clear();
+
+    /// Changes whenever a subscription is added.
+    std::uint64_t generation() const noexcept { return generation_; }
+
+private:
+    int max_qos(std::string_view filter) const;
+
+    std::vector<std::shared_ptr<Subscription>> subs_;
+    std::uint64_t next_id_ = 0;
+    std::uint64_t generation_ = 0;
+};
+
+}  // namespace twinlink::detail
