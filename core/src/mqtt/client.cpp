@@ -326,6 +326,8 @@ void Client::Impl::send_subscribe(const std::string& filter, int qos) {
     } catch (const mqtt::exception& e) {
         throw Error(Status::SubscribeRejected, "the broker refused the subscription to '" + filter + "': " + e.what());
     }
+    // Only MQTT 5 responses carry trustworthy reason codes here; with 3.1.1 Paho fails the token.
+    if (opts_.mqtt_version != MqttVersion::V5) return;
     for (auto rc : tok->get_subscribe_response().get_reason_codes())
         if (int(rc) >= 0x80)
             throw Error(Status::SubscribeRejected, "the broker refused the subscription to '" + filter +

@@ -128,7 +128,9 @@ bool Client::Impl::finish_connect() {
             try {
                 auto tok = paho_->subscribe(names, qos);
                 if (!wait_token(tok, opts_.operation_timeout)) throw mqtt::exception(MQTTASYNC_FAILURE, "no SUBACK in time");
-                const auto& codes = tok->get_subscribe_response().get_reason_codes();
+                const auto codes = opts_.mqtt_version == MqttVersion::V5
+                                       ? tok->get_subscribe_response().get_reason_codes()
+                                       : std::vector<mqtt::ReasonCode>{};
                 for (std::size_t i = 0; i < codes.size() && i < filters.size(); ++i)
                     if (int(codes[i]) >= 0x80)
                         log_.warning("the broker refused the subscription to '" + filters[i].first + "'");
