@@ -180,6 +180,15 @@ public:
     /// filter. Throws Error(InvalidArgument) for an unknown id.
     void unsubscribe(std::uint64_t subscription_id);
 
+    /// Runs `task` on this client's dispatcher thread, after the callbacks already queued. For
+    /// modules built on the client (shadow, datapoints) whose callbacks must follow the same
+    /// threading rules. Never blocks.
+    void dispatch(std::function<void()> task);
+
+    /// Writes a line to this client's log sink (for modules built on the client). Any thread;
+    /// call it with no lock of yours held that the sink might need.
+    void log(LogLevel level, const std::string& message) const;
+
     ConnectionState state() const;
     bool connected() const { return state() == ConnectionState::Connected; }
     ClientStats stats() const;

@@ -264,13 +264,17 @@ void Client::Impl::complete(OutgoingMessage& m, Status status) {
     }
     if (m.latch) m.latch->set(status);
     if (!m.on_complete) return;
-    dispatcher_.post([self = shared_from_this(), cb = std::move(m.on_complete), id = m.id, status] {
+    post_callback("a publish callback", [cb = std::move(m.on_complete), id = m.id, status] { cb(id, status); });
+}
+
+void Client::Impl::post_callback(const char* what, std::function<void()> callback) {
+    dispatcher_.post([self = shared_from_this(), what, callback = std::move(callback)] {
         try {
-            cb(id, status);
+            callback();
         } catch (const std::exception& e) {
-            self->log_.error(std::string("a publish callback threw: ") + e.what());
+            self->log_.error(std::string(what) + " threw: " + e.what());
         } catch (...) {
-            self->log_.error("a publish callback threw");
+            self->log_.error(std::string(what) + " threw");
         }
     });
 }
@@ -326,12 +330,8 @@ void Client::Impl::send_subscribe(const std::string& filter, int qos) {
     } catch (const mqtt::exception& e) {
         throw Error(Status::SubscribeRejected, "the broker refused the subscription to '" + filter + "': " + e.what());
     }
-    // Only MQTT 5 responses carry trustworthy reason codes here; with 3.1.1 Paho fails the token.
-    if (opts_.mqtt_version != MqttVersion::V5) return;
-    for (auto rc : tok->get_subscribe_response().get_reason_codes())
-        if (int(rc) >= 0x80)
-            throw Error(Status::SubscribeRejected, "the broker refused the subscription to '" + filter +
-                                                       "' (reason code " + std::to_string(int(rc)) + ")");
+    // A refusal fails the token (caught above). The reason codes of Paho C++ 1.2's
+    // subscribe_response are not reliable, so they are not read.
 }
 
 std::uint64_t Client::Impl::subscribe(std::string_view filter, int qos, MessageHandler handler) {
@@ -376,6 +376,8 @@ void Client::Impl::unsubscribe(std::uint64_t id) {
         log_.debug("unsubscribe from '" + removed->filter + "' failed: " + e.what());
     }
 }
+
+void Client::Impl::dispatch(std::function<void()> task) { post_callback("a dispatched task", std::move(task)); }
 
 // ---- Incoming messages ----------------------------------------------------------------------
 
@@ -450,6 +452,8 @@ std::uint64_t Client::subscribe(std::string_view filter, int qos, MessageHandler
 }
 
 void Client::unsubscribe(std::uint64_t id) { impl_->unsubscribe(id); }
+void Client::dispatch(std::function<void()> task) { impl_->dispatch(std::move(task)); }
+void Client::log(LogLevel level, const std::string& message) const { impl_->logger().log(level, message); }
 ConnectionState Client::state() const { return impl_->state(); }
 ClientStats Client::stats() const { return impl_->stats(); }
 const std::string& Client::client_id() const { return impl_->client_id(); }

@@ -43,12 +43,14 @@ public:
                           PublishCallback on_complete, std::shared_ptr<detail::CompletionLatch> latch);
     std::uint64_t subscribe(std::string_view filter, int qos, MessageHandler handler);
     void unsubscribe(std::uint64_t id);
+    void dispatch(std::function<void()> task);
     ConnectionState state() const;
     ClientStats stats() const;
     /// Stops everything for good and cancels what is pending; called once, by ~Client.
     void shutdown();
 
     const std::string& client_id() const { return client_id_; }
+    const detail::Logger& logger() const { return log_; }
 
 private:
     struct Inflight {
@@ -85,6 +87,8 @@ private:
     // Any thread.
     void pump();
     void complete(detail::OutgoingMessage& message, Status status);
+    /// Runs a user callback on the dispatcher; what it throws is logged as "<what> threw: ...".
+    void post_callback(const char* what, std::function<void()> callback);
     void on_delivery(std::uint64_t ticket, bool ok, int reason_code);
     void on_message(mqtt::const_message_ptr message);
     void on_connection_lost(const std::string& cause);

@@ -128,15 +128,13 @@ bool Client::Impl::finish_connect() {
             try {
                 auto tok = paho_->subscribe(names, qos);
                 if (!wait_token(tok, opts_.operation_timeout)) throw mqtt::exception(MQTTASYNC_FAILURE, "no SUBACK in time");
-                const auto codes = opts_.mqtt_version == MqttVersion::V5
-                                       ? tok->get_subscribe_response().get_reason_codes()
-                                       : std::vector<mqtt::ReasonCode>{};
-                for (std::size_t i = 0; i < codes.size() && i < filters.size(); ++i)
-                    if (int(codes[i]) >= 0x80)
-                        log_.warning("the broker refused the subscription to '" + filters[i].first + "'");
+                // A refused filter is not reported per filter: Paho C++ 1.2's SUBACK reason codes
+                // are unreliable, so they are not read.
             } catch (const mqtt::exception& e) {
-                // Treated as a lost connection: serve() will see lost_ and start over.
-                on_connection_lost(std::string("subscribing after connect failed: ") + e.what());
+                if (paho_->is_connected())
+                    log_.warning(std::string("the broker refused a subscription after connect: ") + e.what());
+                else  // serve() will see lost_ and start over
+                    on_connection_lost(std::string("subscribing after connect failed: ") + e.what());
             }
         }
         if (!opts_.presence.topic.empty()) {
@@ -279,15 +277,7 @@ void Client::Impl::set_state(ConnectionState state, Status reason, const std::st
     }
     if (!opts_.on_connection) return;
     ConnectionEvent ev{state, reason, message, brokers_text_, retry_in, attempt};
-    dispatcher_.post([self = shared_from_this(), ev = std::move(ev)] {
-        try {
-            self->opts_.on_connection(ev);
-        } catch (const std::exception& e) {
-            self->log_.error(std::string("the connection callback threw: ") + e.what());
-        } catch (...) {
-            self->log_.error("the connection callback threw");
-        }
-    });
+    post_callback("the connection callback", [this, ev = std::move(ev)] { opts_.on_connection(ev); });
 }
 
 }  // namespace twinlink

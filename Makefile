@@ -1,0 +1,75 @@
+# Entry points for developers and CI. Each target first installs what is missing (scripts/bootstrap),
+# so `make test` and `make demo` work on a fresh Debian machine.
+#
+#   make build           configure (once) and build into build/
+#   make test            build, then every test suite
+#   make test-sanitize   ASan/UBSan build in build-asan/, then its tests
+#   make test-valgrind   the tests labelled `valgrind`, under valgrind
+#   make demo            build, then scripts/demo
+#   make bench           build, then scripts/bench
+#   make clean           remove the build directories
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+BUILD_DIR := build
+ASAN_BUILD_DIR := build-asan
+JOBS := 2
+CMAKE_FLAGS := -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+CTEST_FLAGS := --output-on-failure -j$(JOBS) --timeout 600
+
+LSAN_SUPPRESSIONS := $(wildcard tests/lsan.supp)
+SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  $(if $(LSAN_SUPPRESSIONS),LSAN_OPTIONS=suppressions=$(abspath $(LSAN_SUPPRESSIONS)))
+
+VALGRIND_SUPPRESSIONS := $(wildcard tests/valgrind.supp)
+VALGRIND_OPTIONS := --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,possible \
+  --num-callers=40 $(if $(VALGRIND_SUPPRESSIONS),--suppressions=$(abspath $(VALGRIND_SUPPRESSIONS)))
+
+# Every language adds its suite here (test-python, test-node, test-rust, ...); `make test` runs them all.
+TEST_SUITES := test-native
+
+.PHONY: all bootstrap build test $(TEST_SUITES) test-sanitize test-valgrind demo bench clean
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+# $(call configure,DIR,EXTRA_FLAGS): configure DIR unless it already is.
+configure = [ -f $(1)/CMakeCache.txt ] || cmake -S . -B $(1) $(CMAKE_FLAGS) $(2)
+
+build: bootstrap
+	@$(call configure,$(BUILD_DIR))
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+
+test: $(TEST_SUITES)
+
+# GoogleTest suites of the core, the C ABI and the fixtures, through ctest.
+test-native: build
+	ctest --test-dir $(BUILD_DIR) $(CTEST_FLAGS)
+
+test-sanitize: bootstrap
+	@$(call configure,$(ASAN_BUILD_DIR),-DTWINLINK_SANITIZE=ON)
+	cmake --build $(ASAN_BUILD_DIR) -j$(JOBS)
+	$(SANITIZER_ENV) ctest --test-dir $(ASAN_BUILD_DIR) $(CTEST_FLAGS)
+
+# ctest's memcheck mode reads DartConfiguration.tcl, which only include(CTest) writes; a minimal one
+# is enough because the valgrind command and options are given here.
+test-valgrind: build
+	@[ -f $(BUILD_DIR)/DartConfiguration.tcl ] || \
+	  printf 'SourceDirectory: %s\nBuildDirectory: %s\n' "$(CURDIR)" "$(abspath $(BUILD_DIR))" \
+	    > $(BUILD_DIR)/DartConfiguration.tcl
+	ctest --test-dir $(BUILD_DIR) -T memcheck -L valgrind $(CTEST_FLAGS) \
+	  --overwrite MemoryCheckCommand="$$(command -v valgrind)" \
+	  --overwrite MemoryCheckCommandOptions="$(strip $(VALGRIND_OPTIONS))"
+
+demo: build
+	scripts/demo
+
+bench: build
+	@if [ -x scripts/bench ]; then scripts/bench; else echo "No benchmark exists yet."; fi
+
+# Needs nothing installed, so no bootstrap.
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)
