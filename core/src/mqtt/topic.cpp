@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "common/utf8.hpp"
 #include "twinlink/status.hpp"
 
 namespace twinlink {
@@ -9,38 +10,13 @@ namespace {
 
 constexpr std::size_t kMaxTopicBytes = 65535;
 
-// Well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF), as MQTT requires.
-bool is_utf8(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        std::size_t len;
-        unsigned long cp;
-        if (c < 0x80) { ++i; continue; }
-        if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-        else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-        else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-        else return false;
-        if (i + len > s.size()) return false;
-        for (std::size_t k = 1; k < len; ++k) {
-            const auto cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (cc & 0x3F);
-        }
-        const unsigned long min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min_for_len[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-        i += len;
-    }
-    return true;
-}
-
 void check_common(std::string_view s, const char* what) {
     if (s.empty()) throw Error(Status::InvalidArgument, std::string(what) + " is empty");
     if (s.size() > kMaxTopicBytes)
         throw Error(Status::InvalidArgument, std::string(what) + " is longer than 65535 bytes");
     if (s.find('\0') != std::string_view::npos)
         throw Error(Status::InvalidArgument, std::string(what) + " contains a NUL character");
-    if (!is_utf8(s))
+    if (!detail::is_utf8(s))
         throw Error(Status::InvalidArgument, std::string(what) + " is not valid UTF-8");
 }
 
