@@ -18,5 +18,7 @@
 #include "twinlink/common.h"
 #include "twinlink/errors.h"
 #include "twinlink/client.h"
+#include "twinlink/shadow.h"
+#include "twinlink/datapoints.h"
 
 #endif /* TWINLINK_H */

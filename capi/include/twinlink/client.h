@@ -133,7 +133,9 @@ TL_API tl_status tl_client_options_set_max_inflight(tl_client_options *options, 
 
 /* Log sink and the most verbose level it receives. Default: none (silent; when the environment
  * variable TWINLINK_LOG is error|warning|info|debug, lines of that level go to stderr).
- * The destructor of a replaced user_data is called at once. Errors: TL_EINVAL. */
+ * Like the connection callback's, the user_data is shared by every client made from these options:
+ * a replaced one is destroyed once no such client uses it any more (at once when none does).
+ * Errors: TL_EINVAL. */
 TL_API tl_status tl_client_options_set_log_callback(tl_client_options *options, tl_log_cb callback,
                                                     tl_log_level level, void *user_data,
                                                     tl_destroy_cb destroy);

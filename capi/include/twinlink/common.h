@@ -56,7 +56,10 @@ typedef enum tl_status {
     TL_ESTATE = -12,        /* the call is not valid in the handle's current state */
     TL_EPROTOCOL = -13,     /* the peer sent something that breaks the protocol */
     TL_EINTERNAL = -14,     /* a bug in twinlink or an unexpected failure of a dependency */
-    TL_EIO = -15            /* a file could not be read or written */
+    TL_EIO = -15,           /* a file could not be read or written */
+    TL_EREJECTED = -16,     /* the cloud rejected a shadow request (400, 413, 500: see the message) */
+    TL_ECONFLICT = -17,     /* a shadow update carried a stale version (409) */
+    TL_ENOTFOUND = -18      /* the shadow does not exist (404) */
 } tl_status;
 
 /* Log levels, in increasing verbosity. */
@@ -77,6 +80,10 @@ typedef void (*tl_log_cb)(tl_log_level level, const char *message, void *user_da
 /* Releases the user_data of a registration. Called exactly once, on any twinlink thread or the
  * thread that frees the handle, after the last call of the callback it came with. */
 typedef void (*tl_destroy_cb)(void *user_data);
+
+/* Frees a string or buffer that twinlink returned through a `char **out` parameter. NULL is a
+ * no-op. Any thread. */
+TL_API void tl_free(void *pointer);
 
 /* "MAJOR.MINOR.PATCH" of the running library. Static storage; never NULL. Any thread. */
 TL_API const char *tl_version(void);

@@ -126,6 +126,18 @@ struct ClientStats {
 };
 
 using MessageHandler = std::function<void(const MessageView& message)>;
+using ConnectionListener = std::function<void(const ConnectionEvent& event)>;
+
+/// Where a message handler runs.
+enum class Delivery : int {
+    /// On the dispatcher thread, like every other user callback (the default).
+    Dispatcher = 0,
+    /// Directly on the network thread, before the dispatcher sees the message. Only for short,
+    /// non-blocking handlers of modules built on the client (the shadow's response matching), so
+    /// that a dispatcher callback can wait for a response without deadlocking. Such a handler may
+    /// publish and dispatch() but must not call subscribe, unsubscribe, connect or disconnect.
+    Direct = 1,
+};
 /// Called once per publish on the dispatcher thread: Status::Ok when the broker acknowledged
 /// it (QoS 1/2) or it was written to the network (QoS 0), else why it failed.
 using PublishCallback = std::function<void(std::uint64_t message_id, Status status)>;
@@ -173,7 +185,8 @@ public:
     /// When connected, sends SUBSCRIBE and waits for the SUBACK (up to operation_timeout); the
     /// filter is subscribed again after every reconnect. Throws Error(InvalidArgument) for a
     /// bad filter or qos, Error(SubscribeRejected) when the broker refuses, Error(Timeout).
-    std::uint64_t subscribe(std::string_view filter, int qos, MessageHandler handler);
+    std::uint64_t subscribe(std::string_view filter, int qos, MessageHandler handler,
+                            Delivery delivery = Delivery::Dispatcher);
 
     /// Removes a subscription; after it returns the handler is not called again (it waits for a
     /// call in progress on another thread). UNSUBSCRIBE is sent when no other handler uses the
@@ -184,6 +197,17 @@ public:
     /// modules built on the client (shadow, datapoints) whose callbacks must follow the same
     /// threading rules. Never blocks.
     void dispatch(std::function<void()> task);
+
+    /// Returns once no callback of this client is running on the dispatcher thread (at once when
+    /// called from one). Modules use it so that a handler they removed is not running any more.
+    void wait_for_callbacks();
+
+    /// Adds a listener of connection state changes (besides ClientOptions::on_connection); it runs
+    /// on the dispatcher thread. Returns an id for remove_connection_listener().
+    std::uint64_t add_connection_listener(ConnectionListener listener);
+    /// After it returns, the listener is not called again (a call in progress on another thread
+    /// is waited for). Unknown ids are ignored.
+    void remove_connection_listener(std::uint64_t id);
 
     /// Writes a line to this client's log sink (for modules built on the client). Any thread;
     /// call it with no lock of yours held that the sink might need.

@@ -26,6 +26,9 @@ enum class Status : int {
     ProtocolError = -13,    ///< the peer sent something that breaks the protocol
     Internal = -14,         ///< a bug in twinlink or an unexpected failure of a dependency
     Io = -15,               ///< a file could not be read or written
+    Rejected = -16,         ///< the cloud rejected a shadow request (400, 413, 500: see the message)
+    Conflict = -17,         ///< a shadow update carried a stale version (409)
+    NotFound = -18,         ///< the shadow does not exist (404)
 };
 
 /// Stable, human-readable name of a status ("ok", "timeout", ...). Never null.

@@ -22,6 +22,9 @@ const char* status_name(Status status) noexcept {
         case Status::ProtocolError: return "protocol error";
         case Status::Internal: return "internal error";
         case Status::Io: return "i/o error";
+        case Status::Rejected: return "rejected";
+        case Status::Conflict: return "version conflict";
+        case Status::NotFound: return "not found";
     }
     return "unknown status";
 }

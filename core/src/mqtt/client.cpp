@@ -97,13 +97,16 @@ void Client::Impl::shutdown() {
     } catch (...) {
     }
     std::vector<OutgoingMessage> pending;
+    std::vector<std::shared_ptr<detail::Subscription>> handlers;  // released after the lock
     {
         std::lock_guard<std::mutex> lock(mu_);
         for (auto& [ticket, f] : inflight_) pending.push_back(std::move(f.message));
         inflight_.clear();
         for (auto& m : outbox_.take_all()) pending.push_back(std::move(m));
-        subs_.clear();
+        handlers = subs_.clear();
+        listeners_.clear();
     }
+    handlers.clear();
     for (auto& m : pending) complete(m, Status::Canceled);
     dispatcher_.stop();
 }
@@ -334,7 +337,7 @@ void Client::Impl::send_subscribe(const std::string& filter, int qos) {
     // subscribe_response are not reliable, so they are not read.
 }
 
-std::uint64_t Client::Impl::subscribe(std::string_view filter, int qos, MessageHandler handler) {
+std::uint64_t Client::Impl::subscribe(std::string_view filter, int qos, MessageHandler handler, Delivery delivery) {
     validate_topic_filter(filter);
     check_qos(qos);
     if (!handler) throw Error(Status::InvalidArgument, "subscribe: the message handler is empty");
@@ -342,7 +345,7 @@ std::uint64_t Client::Impl::subscribe(std::string_view filter, int qos, MessageH
     bool send;
     {
         std::lock_guard<std::mutex> lock(mu_);
-        added = subs_.add(std::string(filter), qos, std::move(handler));
+        added = subs_.add(std::string(filter), qos, std::move(handler), delivery);
         send = added.broker_subscribe && state_ == ConnectionState::Connected;
     }
     if (!send) return added.subscription->id;
@@ -379,23 +382,43 @@ void Client::Impl::unsubscribe(std::uint64_t id) {
 
 void Client::Impl::dispatch(std::function<void()> task) { post_callback("a dispatched task", std::move(task)); }
 
+std::uint64_t Client::Impl::add_connection_listener(ConnectionListener listener) {
+    if (!listener) throw Error(Status::InvalidArgument, "add_connection_listener: the listener is empty");
+    std::lock_guard<std::mutex> lock(mu_);
+    listeners_.emplace(++next_listener_id_, std::make_shared<ConnectionListener>(std::move(listener)));
+    return next_listener_id_;
+}
+
+void Client::Impl::remove_connection_listener(std::uint64_t id) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        listeners_.erase(id);
+    }
+    dispatcher_.barrier();
+}
+
 // ---- Incoming messages ----------------------------------------------------------------------
 
 void Client::Impl::on_message(mqtt::const_message_ptr message) {
     ++counters_.messages_in;
     counters_.bytes_in += message->get_payload_ref().size();
-    dispatcher_.post([self = shared_from_this(), message = std::move(message)] { self->deliver(*message); });
-}
-
-void Client::Impl::deliver(const mqtt::message& message) {
-    const std::string& topic = message.get_topic();
-    std::vector<std::shared_ptr<detail::Subscription>> targets;
+    std::vector<std::shared_ptr<detail::Subscription>> direct, dispatched;
     {
         std::lock_guard<std::mutex> lock(mu_);
-        targets = subs_.matching(topic);
+        for (auto& sub : subs_.matching(message->get_topic()))
+            (sub->delivery == Delivery::Direct ? direct : dispatched).push_back(std::move(sub));
     }
+    if (!direct.empty()) deliver(*message, direct);
+    if (dispatched.empty()) return;
+    dispatcher_.post([self = shared_from_this(), message = std::move(message), targets = std::move(dispatched)] {
+        self->deliver(*message, targets);
+    });
+}
+
+void Client::Impl::deliver(const mqtt::message& message,
+                           const std::vector<std::shared_ptr<detail::Subscription>>& targets) {
     const auto& payload = message.get_payload_ref();
-    MessageView view{topic, std::string_view(payload.data(), payload.size()), message.get_qos(),
+    MessageView view{message.get_topic(), std::string_view(payload.data(), payload.size()), message.get_qos(),
                      message.is_retained()};
     for (const auto& sub : targets) {
         if (!sub->active) continue;
@@ -447,9 +470,16 @@ void Client::publish_wait(std::string_view topic, std::string payload, int qos, 
         throw Error(*status, "publish to '" + std::string(topic) + "' failed: " + status_name(*status));
 }
 
-std::uint64_t Client::subscribe(std::string_view filter, int qos, MessageHandler handler) {
-    return impl_->subscribe(filter, qos, std::move(handler));
+std::uint64_t Client::subscribe(std::string_view filter, int qos, MessageHandler handler, Delivery delivery) {
+    return impl_->subscribe(filter, qos, std::move(handler), delivery);
 }
+
+std::uint64_t Client::add_connection_listener(ConnectionListener listener) {
+    return impl_->add_connection_listener(std::move(listener));
+}
+
+void Client::remove_connection_listener(std::uint64_t id) { impl_->remove_connection_listener(id); }
+void Client::wait_for_callbacks() { impl_->wait_for_callbacks(); }
 
 void Client::unsubscribe(std::uint64_t id) { impl_->unsubscribe(id); }
 void Client::dispatch(std::function<void()> task) { impl_->dispatch(std::move(task)); }

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,7 +42,10 @@ public:
     void disconnect(std::chrono::milliseconds timeout);
     std::uint64_t publish(std::string_view topic, std::string payload, int qos, bool retain,
                           PublishCallback on_complete, std::shared_ptr<detail::CompletionLatch> latch);
-    std::uint64_t subscribe(std::string_view filter, int qos, MessageHandler handler);
+    std::uint64_t subscribe(std::string_view filter, int qos, MessageHandler handler, Delivery delivery);
+    std::uint64_t add_connection_listener(ConnectionListener listener);
+    void remove_connection_listener(std::uint64_t id);
+    void wait_for_callbacks() { dispatcher_.barrier(); }
     void unsubscribe(std::uint64_t id);
     void dispatch(std::function<void()> task);
     ConnectionState state() const;
@@ -74,6 +78,7 @@ private:
     // Connection thread (connection_loop.cpp).
     void run();
     bool attempt_connect(unsigned attempt);
+    bool await_connect(const mqtt::token_ptr& token, std::optional<detail::ConnectFailure>& failure);
     bool finish_connect();
     ServeEnd serve();
     void handle_loss();
@@ -92,9 +97,10 @@ private:
     void on_delivery(std::uint64_t ticket, bool ok, int reason_code);
     void on_message(mqtt::const_message_ptr message);
     void on_connection_lost(const std::string& cause);
-    void deliver(const mqtt::message& message);
+    void deliver(const mqtt::message& message, const std::vector<std::shared_ptr<detail::Subscription>>& targets);
     void send_subscribe(const std::string& filter, int qos);
     bool stop_requested() const;
+    std::string current_tls_error() const;
 
     ClientOptions opts_;
     std::vector<detail::BrokerUri> brokers_;
@@ -123,6 +129,8 @@ private:
     std::uint64_t next_id_ = 0;
     std::uint64_t next_ticket_ = 0;
     detail::SubscriptionTable subs_;
+    std::map<std::uint64_t, std::shared_ptr<ConnectionListener>> listeners_;
+    std::uint64_t next_listener_id_ = 0;
     bool ever_connected_ = false;
     std::chrono::steady_clock::time_point connected_at_;
 

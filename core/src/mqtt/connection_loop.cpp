@@ -77,32 +77,73 @@ bool Client::Impl::attempt_connect(unsigned attempt) {
     if (opts_.tls.insecure)
         log_.warning("TLS server certificate verification is off (tls.insecure): anyone can impersonate the broker");
     log_.debug("connecting to " + brokers_text_ + " as '" + client_id_ + "' (attempt " + std::to_string(attempt + 1) + ")");
-    detail::ConnectFailure failure{Status::Ok, ""};
+    std::optional<detail::ConnectFailure> failure;
     try {
-        auto tok = paho_->connect(connect_options_);
-        const auto budget = opts_.connect_timeout * static_cast<int>(brokers_.size()) + milliseconds(2000);
-        if (wait_token(tok, budget)) return finish_connect();
-        if (stop_requested()) {
-            try {
-                paho_->disconnect(0);
-            } catch (const mqtt::exception&) {
-            }
-            wait_token(tok, milliseconds(1000));
-            return false;
-        }
-        failure = {Status::Timeout, "connecting to " + brokers_text_ + " timed out"};
+        // Paho C++ 1.2 gives Paho C a TLS error callback whose context is the by-value
+        // connect_options parameter of async_client::connect(), an object that lives until the end
+        // of the full-expression calling connect(). So the attempt is awaited inside that same
+        // full-expression, until its token has completed.
+        if (await_connect(paho_->connect(connect_options_), failure)) return finish_connect();
     } catch (const mqtt::exception& e) {
-        std::lock_guard<std::mutex> lock(mu_);
-        failure = detail::classify_connect_failure(e, brokers_text_, tls_error_);
+        failure = detail::classify_connect_failure(e, brokers_, brokers_text_, current_tls_error());
     }
+    if (!failure) return false;  // stopped
     ++counters_.connect_failures;
     {
         std::lock_guard<std::mutex> lock(mu_);
         ++failures_;
-        last_failure_ = failure;
+        last_failure_ = *failure;
         cv_.notify_all();
     }
-    log_.warning(failure.message);
+    log_.warning(failure->message);
+    return false;
+}
+
+std::string Client::Impl::current_tls_error() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return tls_error_;
+}
+
+bool Client::Impl::await_connect(const mqtt::token_ptr& tok, std::optional<detail::ConnectFailure>& failure) {
+    const auto budget = opts_.connect_timeout * static_cast<int>(brokers_.size()) + milliseconds(2000);
+    const auto deadline = Clock::now() + budget;
+    // Once abandoned (stop requested, TLS already failed, or past the budget), the attempt is
+    // aborted and still awaited briefly, so that the token normally completes in here.
+    std::optional<Clock::time_point> abandoned_at;
+    bool stopping = false;
+    std::string tls_error;
+    for (;;) {
+        try {
+            if (tok->wait_for(milliseconds(50))) break;
+        } catch (const mqtt::exception& e) {
+            if (!stop_requested())
+                failure = detail::classify_connect_failure(e, brokers_, brokers_text_, current_tls_error());
+            return false;
+        }
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            stopping = stop_;
+            tls_error = tls_error_;
+        }
+        const auto now = Clock::now();
+        if (abandoned_at) {
+            if (now - *abandoned_at >= milliseconds(2000)) break;
+            continue;
+        }
+        if (stopping || !tls_error.empty() || now >= deadline) {
+            abandoned_at = now;
+            try {
+                paho_->disconnect(0);
+            } catch (const mqtt::exception&) {
+            }
+        }
+    }
+    if (!abandoned_at) return true;
+    if (stopping) return false;
+    if (!tls_error.empty())
+        failure = detail::ConnectFailure{Status::TlsError, "TLS handshake with " + brokers_text_ + " failed: " + tls_error};
+    else
+        failure = detail::ConnectFailure{Status::Timeout, "connecting to " + brokers_text_ + " timed out"};
     return false;
 }
 
@@ -275,9 +316,20 @@ void Client::Impl::set_state(ConnectionState state, Status reason, const std::st
         case ConnectionState::Disconnected: log_.info(message.empty() ? "disconnected" : message); break;
         case ConnectionState::Connecting: break;
     }
-    if (!opts_.on_connection) return;
     ConnectionEvent ev{state, reason, message, brokers_text_, retry_in, attempt};
-    post_callback("the connection callback", [this, ev = std::move(ev)] { opts_.on_connection(ev); });
+    if (opts_.on_connection)
+        post_callback("the connection callback", [this, ev] { opts_.on_connection(ev); });
+    std::vector<std::weak_ptr<ConnectionListener>> listeners;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (const auto& [id, l] : listeners_) listeners.push_back(l);
+    }
+    if (listeners.empty()) return;
+    // Looked up again when the task runs, so a listener removed meanwhile is not called.
+    post_callback("a connection listener", [ev, listeners = std::move(listeners)] {
+        for (const auto& weak : listeners)
+            if (auto l = weak.lock()) (*l)(ev);
+    });
 }
 
 }  // namespace twinlink

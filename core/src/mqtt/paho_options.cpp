@@ -5,6 +5,7 @@
 #include <mqtt/ssl_options.h>
 #include <mqtt/will_options.h>
 
+#include "mqtt/tcp_probe.hpp"
 #include "twinlink/topic.hpp"
 
 namespace twinlink::detail {
@@ -110,6 +111,22 @@ ConnectFailure classify_connect_failure(const mqtt::exception& e, const std::str
         return {Status::ConnectFailed, "the broker " + brokers + " does not support the MQTT version asked for"};
     return {Status::ConnectFailed, "could not connect to " + brokers + ": " + e.get_error_str() +
                                        (e.get_message().empty() ? "" : " (" + e.get_message() + ")")};
+}
+
+ConnectFailure classify_connect_failure(const mqtt::exception& e, const std::vector<BrokerUri>& brokers,
+                                        const std::string& brokers_text, const std::string& tls_error) {
+    ConnectFailure f = classify_connect_failure(e, brokers_text, tls_error);
+    if (f.status != Status::ConnectFailed) return f;
+    // Paho reports a refused server certificate or host name as a bare "TCP/TLS connect failure".
+    // When a TLS broker does accept TCP connections, it was the TLS layer that said no.
+    for (const auto& b : brokers) {
+        if (b.tls() && tcp_reachable(b.host, b.port, std::chrono::milliseconds(1000)))
+            return {Status::TlsError,
+                    "the TLS handshake with " + b.text + " failed after the TCP connection was made: either the "
+                    "server certificate was not accepted (check tls.ca_file, and that the certificate names '" +
+                        b.host + "'), or the broker refused the client certificate (check tls.cert_file)"};
+    }
+    return f;
 }
 
 }  // namespace twinlink::detail

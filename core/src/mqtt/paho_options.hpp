@@ -30,5 +30,8 @@ struct ConnectFailure {
 /// Classifies a failed connect: `tls_error` is what the TLS error callback reported, if anything.
 ConnectFailure classify_connect_failure(const mqtt::exception& e, const std::string& brokers,
                                         const std::string& tls_error);
+/// The same, and for TLS brokers that accept TCP connections, a bare failure is a TLS refusal.
+ConnectFailure classify_connect_failure(const mqtt::exception& e, const std::vector<BrokerUri>& brokers,
+                                        const std::string& brokers_text, const std::string& tls_error);
 
 }  // namespace twinlink::detail

@@ -13,13 +13,14 @@ int SubscriptionTable::max_qos(std::string_view filter) const {
     return qos;
 }
 
-SubscriptionTable::Added SubscriptionTable::add(std::string filter, int qos, MessageHandler handler) {
+SubscriptionTable::Added SubscriptionTable::add(std::string filter, int qos, MessageHandler handler, Delivery delivery) {
     const bool broker_subscribe = max_qos(filter) < qos;
     auto sub = std::make_shared<Subscription>();
     sub->id = ++next_id_;
     sub->filter = std::move(filter);
     sub->qos = qos;
     sub->handler = std::move(handler);
+    sub->delivery = delivery;
     subs_.push_back(sub);
     ++generation_;
     return {std::move(sub), broker_subscribe};

@@ -19,6 +19,7 @@ struct Subscription {
     std::string filter;
     int qos = 0;
     MessageHandler handler;
+    Delivery delivery = Delivery::Dispatcher;
     /// Cleared on removal; the dispatcher checks it just before each call.
     std::atomic<bool> active{true};
 };
@@ -29,7 +30,7 @@ public:
         std::shared_ptr<Subscription> subscription;
         bool broker_subscribe;  ///< the filter is new, or needs a higher QoS than before
     };
-    Added add(std::string filter, int qos, MessageHandler handler);
+    Added add(std::string filter, int qos, MessageHandler handler, Delivery delivery = Delivery::Dispatcher);
 
     /// Removes and deactivates a subscription; null for an unknown id. `filter_unused` tells
     /// whether no other subscription uses its filter any more.

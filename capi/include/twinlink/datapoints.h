@@ -1,0 +1,141 @@
+/*
+ * twinlink/datapoints.h — recording telemetry and streaming it in batches.
+ *
+ * Recording appends to memory and returns at once (it waits only under TL_BACKPRESSURE_BLOCK). A
+ * batcher thread encodes points into batches (closed on max points, max encoded bytes or linger
+ * time, whichever comes first), numbers them, writes them to the spool when there is one, and
+ * publishes them at QoS 1 through the client. A batch leaves the device only once acknowledged.
+ * Wire format: docs/protocol.md. Loss windows of the spool's fsync policies: docs/reliability.md.
+ */
+#ifndef TWINLINK_DATAPOINTS_H
+#define TWINLINK_DATAPOINTS_H
+
+#include "twinlink/client.h"
+#include "twinlink/common.h"
+
+TL_BEGIN_DECLS
+
+typedef struct tl_datapoints tl_datapoints;
+typedef struct tl_datapoint_options tl_datapoint_options;
+
+/* Timestamp argument meaning "now" (taken inside the call). */
+#define TL_NOW INT64_MIN
+
+typedef enum tl_encoding { TL_ENCODING_JSON = 0, TL_ENCODING_CBOR = 1 } tl_encoding;
+
+typedef enum tl_backpressure {
+    TL_BACKPRESSURE_DROP_OLDEST = 0, /* the oldest unacknowledged batch is discarded (reported) */
+    TL_BACKPRESSURE_DROP_NEWEST = 1, /* recording fails with TL_EQUEUE_FULL (reported) */
+    TL_BACKPRESSURE_BLOCK = 2        /* recording waits up to the block timeout, then TL_ETIMEOUT */
+} tl_backpressure;
+
+typedef enum tl_fsync_policy {
+    TL_FSYNC_EVERY_BATCH = 0, /* nothing appended is lost */
+    TL_FSYNC_INTERVAL = 1,    /* at most the interval's worth of batches is lost on power loss */
+    TL_FSYNC_NEVER = 2        /* whatever the OS had not written back is lost on power loss */
+} tl_fsync_policy;
+
+/* Reports discarded points, on the client's dispatcher thread. `reason` is borrowed for the call. */
+typedef void (*tl_drop_cb)(tl_backpressure policy, uint64_t points, uint64_t batches, const char *reason,
+                           void *user_data);
+
+/* Counters. Set struct_size = sizeof(tl_datapoint_stats) before the call. */
+typedef struct tl_datapoint_stats {
+    size_t struct_size;
+    uint64_t recorded;          /* points accepted */
+    uint64_t batched;           /* points in closed batches */
+    uint64_t batches;           /* batches closed */
+    uint64_t sent;              /* batch publishes started (resends included) */
+    uint64_t acked_batches;
+    uint64_t acked_points;
+    uint64_t dropped_points;    /* discarded by the policy or at shutdown without a spool */
+    uint64_t dropped_batches;
+    uint64_t rejected_points;   /* refused by a record call */
+    uint64_t recovered_batches; /* found unacknowledged in the spool at start */
+    uint64_t pending_points;    /* recorded, not yet in a closed batch */
+    uint64_t backlog_batches;   /* closed, not yet acknowledged */
+    uint64_t backlog_points;
+    uint64_t backlog_bytes;
+    uint64_t spooled_bytes;
+} tl_datapoint_stats;
+
+/* Options with the defaults named below. Not thread-safe. Errors: TL_EINVAL, TL_ENOMEM. */
+TL_API tl_status tl_datapoint_options_new(tl_datapoint_options **out);
+/* NULL is a no-op. */
+TL_API void tl_datapoint_options_free(tl_datapoint_options *options);
+/* Batch topic; "{device}" is replaced, "{series}" routes each series to its own topic.
+ * Default "tl/{device}/dp". Errors: TL_EINVAL. */
+TL_API tl_status tl_datapoint_options_set_topic(tl_datapoint_options *options, const char *topic);
+/* Default TL_ENCODING_JSON. Errors: TL_EINVAL. */
+TL_API tl_status tl_datapoint_options_set_encoding(tl_datapoint_options *options, tl_encoding encoding);
+/* A batch closes at max_points points, max_bytes encoded bytes (1 KiB..256 MiB) or linger_ms after
+ * its first point, whichever comes first. Default 5000, 65536, 500. Errors: TL_EINVAL. */
+TL_API tl_status tl_datapoint_options_set_batch_limits(tl_datapoint_options *options, size_t max_points,
+                                                       size_t max_bytes, uint32_t linger_ms);
+/* Durable spool in `dir` (created if missing) holding at most max_bytes of unacknowledged batches.
+ * Default: no spool (memory only). Errors: TL_EINVAL. */
+TL_API tl_status tl_datapoint_options_set_spool(tl_datapoint_options *options, const char *dir, uint64_t max_bytes,
+                                                tl_fsync_policy fsync, uint32_t fsync_interval_ms);
+/* Memory bounds: unacknowledged batches without a spool (default 16 MiB) and points not yet batched
+ * (default 1000000). Errors: TL_EINVAL. */
+TL_API tl_status tl_datapoint_options_set_backlog(tl_datapoint_options *options, size_t max_backlog_bytes,
+                                                  size_t max_pending_points);
+/* What happens when the backlog is full. Default TL_BACKPRESSURE_DROP_OLDEST, 1000 ms.
+ * Errors: TL_EINVAL. */
+TL_API tl_status tl_datapoint_options_set_backpressure(tl_datapoint_options *options, tl_backpressure policy,
+                                                       uint32_t block_timeout_ms);
+/* Batches published and not yet acknowledged at most (default 16), and batches published per
+ * second at most (0: no limit, the default), so a fleet draining its backlogs after an outage does
+ * not hammer the broker. Errors: TL_EINVAL. */
+TL_API tl_status tl_datapoint_options_set_sending(tl_datapoint_options *options, uint32_t max_inflight_batches,
+                                                  double max_batches_per_second);
+/* Reports discarded points. The user_data is destroyed when the options and every tl_datapoints
+ * made from them are freed. Errors: TL_EINVAL. */
+TL_API tl_status tl_datapoint_options_set_drop_callback(tl_datapoint_options *options, tl_drop_cb callback,
+                                                        void *user_data, tl_destroy_cb destroy);
+
+/* Starts the datapoint pipeline of `device` on `client` (which must outlive it). `options` may be
+ * NULL (defaults) and is copied. With a spool, batches left unacknowledged by an earlier run are
+ * queued for sending first. Errors: TL_EINVAL, TL_EIO (spool directory), TL_ESTATE (the spool is
+ * in use by another process). */
+TL_API tl_status tl_datapoints_new(tl_datapoints **out, tl_client *client, const char *device,
+                                   const tl_datapoint_options *options);
+
+/* Closes the open batches and stops. With a spool, what is unacknowledged stays on disk for the next
+ * start; without one it is discarded and counted (call tl_datapoints_flush() first). NULL: no-op. */
+TL_API void tl_datapoints_free(tl_datapoints *datapoints);
+
+/* Record one point of series `name` (1..128 bytes, no '/', '+', '#', control characters) at
+ * `timestamp_ms` (milliseconds since the epoch, or TL_NOW). Any thread; never blocks on the network.
+ * Errors: TL_EINVAL (bad name, non-finite number, JSON that is not an object), TL_EQUEUE_FULL,
+ * TL_ETIMEOUT (backpressure). */
+TL_API tl_status tl_datapoints_record_double(tl_datapoints *datapoints, const char *name, double value,
+                                             int64_t timestamp_ms);
+TL_API tl_status tl_datapoints_record_int64(tl_datapoints *datapoints, const char *name, int64_t value,
+                                            int64_t timestamp_ms);
+TL_API tl_status tl_datapoints_record_bool(tl_datapoints *datapoints, const char *name, int value,
+                                           int64_t timestamp_ms);
+/* `value` is a NUL-terminated UTF-8 string, copied. */
+TL_API tl_status tl_datapoints_record_string(tl_datapoints *datapoints, const char *name, const char *value,
+                                             int64_t timestamp_ms);
+/* `object_json` is the text of a JSON object, parsed and copied. */
+TL_API tl_status tl_datapoints_record_json(tl_datapoints *datapoints, const char *name, const char *object_json,
+                                           int64_t timestamp_ms);
+
+/* Record `count` points of one series at once; `timestamps_ms` may be NULL (all "now"). All or
+ * nothing. Errors: as the single calls. */
+TL_API tl_status tl_datapoints_record_many_double(tl_datapoints *datapoints, const char *name, const double *values,
+                                                  const int64_t *timestamps_ms, size_t count);
+TL_API tl_status tl_datapoints_record_many_int64(tl_datapoints *datapoints, const char *name, const int64_t *values,
+                                                 const int64_t *timestamps_ms, size_t count);
+
+/* Closes the open batches and blocks until every point recorded before the call is acknowledged
+ * (or dropped by the policy), or timeout_ms passes. Errors: TL_EINVAL, TL_ETIMEOUT. */
+TL_API tl_status tl_datapoints_flush(tl_datapoints *datapoints, uint32_t timeout_ms);
+
+/* Copies the counters (out->struct_size must be set). Never blocks. Errors: TL_EINVAL. */
+TL_API tl_status tl_datapoints_get_stats(const tl_datapoints *datapoints, tl_datapoint_stats *out);
+
+TL_END_DECLS
+
+#endif /* TWINLINK_DATAPOINTS_H */

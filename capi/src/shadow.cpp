@@ -1,0 +1,208 @@
+// shadow.cpp — tl_shadow_options_* and tl_shadow_*: the C face of twinlink::Shadow. JSON text is
+// parsed here and handed to the core; the core does everything else.
+#include <chrono>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "boundary.hpp"
+#include "handles.hpp"
+#include "output.hpp"
+#include "twinlink/shadow.hpp"
+
+struct tl_shadow_options {
+    twinlink::ShadowOptions core;
+};
+
+struct tl_shadow {
+    tl_shadow(twinlink::Client& client, twinlink::ShadowOptions options) : core(client, std::move(options)) {}
+    twinlink::Shadow core;
+};
+
+namespace twinlink::capi {
+namespace {
+
+static_assert(TL_PROFILE_TWINLINK == static_cast<int>(TopicProfile::Twinlink));
+static_assert(TL_PROFILE_AWS == static_cast<int>(TopicProfile::Aws));
+
+nlohmann::json parse_json(const char* text, const char* name) {
+    deref(text, name);
+    auto json = nlohmann::json::parse(text, nullptr, false);
+    if (json.is_discarded()) invalid(std::string(name) + " is not valid JSON");
+    return json;
+}
+
+nlohmann::json parse_object(const char* text, const char* name) {
+    auto json = parse_json(text, name);
+    if (!json.is_object()) invalid(std::string(name) + " must be a JSON object");
+    return json;
+}
+
+std::string document_text(const ShadowState& s) {
+    return nlohmann::json{{"state", {{"desired", s.desired}, {"reported", s.reported}, {"delta", s.delta}}},
+                          {"version", s.version},
+                          {"timestamp", s.timestamp},
+                          {"exists", s.exists}}
+        .dump();
+}
+
+// The request's fields as a ShadowUpdate; parse_update_request checks it as the service would.
+ShadowUpdate parse_update(const char* text) {
+    deref(text, "request_json");
+    auto parsed = parse_update_request(text);
+    if (!parsed) invalid("request_json: " + parsed.error().message);
+    return std::move(parsed).request();
+}
+
+}  // namespace
+}  // namespace twinlink::capi
+
+using namespace twinlink::capi;
+using std::chrono::milliseconds;
+
+extern "C" {
+
+tl_status tl_shadow_options_new(tl_shadow_options** out) {
+    return guard(__func__, [&] {
+        deref(out, "out") = nullptr;
+        *out = new tl_shadow_options();
+    });
+}
+
+void tl_shadow_options_free(tl_shadow_options* options) { delete options; }
+
+tl_status tl_shadow_options_set_name(tl_shadow_options* options, const char* name) {
+    return guard(__func__, [&] {
+        auto& o = deref(options, "options");
+        const std::string value = name ? name : "";
+        twinlink::validate_shadow_name(value);
+        o.core.name = value;
+    });
+}
+
+tl_status tl_shadow_options_set_profile(tl_shadow_options* options, tl_topic_profile profile, const char* prefix) {
+    return guard(__func__, [&] {
+        auto& o = deref(options, "options");
+        if (profile != TL_PROFILE_TWINLINK && profile != TL_PROFILE_AWS)
+            invalid("profile " + std::to_string(static_cast<int>(profile)) + " is not a tl_topic_profile");
+        if (prefix != nullptr) twinlink::validate_topic_prefix(prefix);
+        o.core.profile = static_cast<twinlink::TopicProfile>(profile);
+        if (prefix != nullptr) o.core.prefix = prefix;
+    });
+}
+
+tl_status tl_shadow_options_set_request_timeout(tl_shadow_options* options, uint32_t timeout_ms) {
+    return guard(__func__, [&] {
+        auto& o = deref(options, "options");
+        if (timeout_ms < 100) invalid("request timeout must be at least 100 ms");
+        o.core.request_timeout = milliseconds(timeout_ms);
+    });
+}
+
+tl_status tl_shadow_options_set_persist_path(tl_shadow_options* options, const char* path) {
+    return guard(__func__, [&] { deref(options, "options").core.persist_path = path ? path : ""; });
+}
+
+tl_status tl_shadow_new(tl_shadow** out, tl_client* client, const char* device, const tl_shadow_options* options) {
+    return guard(__func__, [&] {
+        deref(out, "out") = nullptr;
+        auto& c = deref(client, "client");
+        twinlink::ShadowOptions o = options ? options->core : twinlink::ShadowOptions{};
+        o.device = require_text(device, "device");
+        *out = new tl_shadow(core_of(c), std::move(o));
+    });
+}
+
+void tl_shadow_free(tl_shadow* shadow) { delete shadow; }
+
+tl_status tl_shadow_report(tl_shadow* shadow, const char* reported_json, uint32_t timeout_ms, char** out_accepted) {
+    return guard(__func__, [&] {
+        if (out_accepted) *out_accepted = nullptr;
+        auto& s = deref(shadow, "shadow");
+        const auto accepted = s.core.report(parse_object(reported_json, "reported_json"), milliseconds(timeout_ms));
+        write_out(out_accepted, accepted.dump());
+    });
+}
+
+tl_status tl_shadow_report_async(tl_shadow* shadow, const char* reported_json) {
+    return guard(__func__, [&] {
+        deref(shadow, "shadow").core.report_async(parse_object(reported_json, "reported_json"));
+    });
+}
+
+tl_status tl_shadow_desire(tl_shadow* shadow, const char* desired_json, uint32_t timeout_ms, char** out_accepted) {
+    return guard(__func__, [&] {
+        if (out_accepted) *out_accepted = nullptr;
+        auto& s = deref(shadow, "shadow");
+        const auto accepted = s.core.desire(parse_object(desired_json, "desired_json"), milliseconds(timeout_ms));
+        write_out(out_accepted, accepted.dump());
+    });
+}
+
+tl_status tl_shadow_desire_async(tl_shadow* shadow, const char* desired_json) {
+    return guard(__func__, [&] {
+        deref(shadow, "shadow").core.desire_async(parse_object(desired_json, "desired_json"));
+    });
+}
+
+tl_status tl_shadow_update(tl_shadow* shadow, const char* request_json, uint32_t timeout_ms, char** out_accepted) {
+    return guard(__func__, [&] {
+        if (out_accepted) *out_accepted = nullptr;
+        auto& s = deref(shadow, "shadow");
+        write_out(out_accepted, s.core.update(parse_update(request_json), milliseconds(timeout_ms)).dump());
+    });
+}
+
+tl_status tl_shadow_get(tl_shadow* shadow, uint32_t timeout_ms, char** out_document) {
+    return guard(__func__, [&] {
+        deref(out_document, "out_document") = nullptr;
+        write_out(out_document, document_text(deref(shadow, "shadow").core.get(milliseconds(timeout_ms))));
+    });
+}
+
+tl_status tl_shadow_delete(tl_shadow* shadow, uint32_t timeout_ms) {
+    return guard(__func__, [&] { deref(shadow, "shadow").core.remove(milliseconds(timeout_ms)); });
+}
+
+tl_status tl_shadow_state(const tl_shadow* shadow, char** out_document) {
+    return guard(__func__, [&] {
+        deref(out_document, "out_document") = nullptr;
+        write_out(out_document, document_text(deref(shadow, "shadow").core.state()));
+    });
+}
+
+tl_status tl_shadow_on_delta(tl_shadow* shadow, const char* json_pointer, tl_shadow_delta_cb callback,
+                             void* user_data, tl_destroy_cb destroy, uint64_t* out_id) {
+    return guard(__func__, [&] {
+        auto data = own_user_data(user_data, destroy);
+        if (out_id) *out_id = 0;
+        auto& s = deref(shadow, "shadow");
+        if (callback == nullptr) invalid("callback is NULL");
+        twinlink::DeltaHandler handler = [callback, data](const nlohmann::json& delta, std::uint64_t version) {
+            callback(delta.dump().c_str(), version, data->get());
+        };
+        const auto id = (json_pointer && *json_pointer) ? s.core.on_delta(json_pointer, std::move(handler))
+                                                        : s.core.on_delta(std::move(handler));
+        if (out_id) *out_id = id;
+    });
+}
+
+tl_status tl_shadow_on_change(tl_shadow* shadow, tl_shadow_change_cb callback, void* user_data,
+                              tl_destroy_cb destroy, uint64_t* out_id) {
+    return guard(__func__, [&] {
+        auto data = own_user_data(user_data, destroy);
+        if (out_id) *out_id = 0;
+        auto& s = deref(shadow, "shadow");
+        if (callback == nullptr) invalid("callback is NULL");
+        const auto id = s.core.on_change([callback, data](const twinlink::ShadowState& state) {
+            callback(document_text(state).c_str(), data->get());
+        });
+        if (out_id) *out_id = id;
+    });
+}
+
+tl_status tl_shadow_remove_handler(tl_shadow* shadow, uint64_t handler_id) {
+    return guard(__func__, [&] { deref(shadow, "shadow").core.remove_handler(handler_id); });
+}
+
+}  // extern "C"

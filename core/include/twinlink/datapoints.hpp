@@ -1,0 +1,142 @@
+// twinlink/datapoints.hpp — recording telemetry and sending it in batches.
+//
+// record() appends a point to an in-memory buffer and returns: it never waits for the network
+// (only the Block backpressure policy makes it wait, and only for its timeout). A batcher thread
+// owned by the Datapoints object encodes the points into batches, closes a batch on whichever limit
+// comes first (points, encoded bytes, linger time), gives it a UUIDv7 batch id and the next sequence
+// number, writes it to the spool when there is one, and publishes it at QoS 1 through the Client. A
+// batch leaves the device (memory and spool) only once the broker has acknowledged it; a batch whose
+// publish fails or times out is sent again.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "twinlink/client.hpp"
+#include "twinlink/datapoint.hpp"
+#include "twinlink/spool_options.hpp"
+
+namespace twinlink {
+
+/// What happens when the backlog (batches not yet acknowledged, plus points not yet batched) is full.
+enum class BackpressurePolicy : int {
+    DropOldest = 0,  ///< the oldest unacknowledged batch is discarded to make room (counted, reported)
+    DropNewest = 1,  ///< record() refuses the new point with Error(QueueFull) (counted, reported)
+    Block = 2,       ///< record() waits up to block_timeout for room, then Error(Timeout)
+};
+
+/// Reported whenever points are discarded; runs on the client's dispatcher thread.
+struct DropEvent {
+    BackpressurePolicy policy;
+    std::uint64_t points = 0;   ///< points discarded by this event
+    std::uint64_t batches = 0;  ///< whole batches discarded (DropOldest), 0 otherwise
+    std::string reason;
+};
+
+struct DatapointOptions {
+    /// Device id written into every batch; required ([A-Za-z0-9_:.-], 1..128 bytes).
+    std::string device;
+    /// Topic of the batches. "{device}" is replaced; "{series}" routes every series to its own
+    /// topic (each batch then holds one series). Default "tl/{device}/dp".
+    std::string topic = "tl/{device}/dp";
+    Encoding encoding = Encoding::Json;
+    std::size_t batch_max_points = 5000;
+    /// Encoded size limit of a batch. Default 64 KiB: Paho + mosquitto QoS 1 throughput collapses
+    /// above ~128 KiB per message. At most 256 MiB.
+    std::size_t batch_max_bytes = 64 * 1024;
+    std::chrono::milliseconds linger{500};  ///< a batch closes at most this long after its first point
+    /// Durable spool; without it unacknowledged batches are kept in memory only.
+    std::optional<SpoolOptions> spool;
+    /// Bound of the in-memory backlog without a spool (with one, spool->max_bytes bounds it).
+    std::size_t max_backlog_bytes = 16u * 1024u * 1024u;
+    /// Points recorded but not yet batched, beyond which the policy applies to record().
+    std::size_t max_pending_points = 1000000;
+    BackpressurePolicy backpressure = BackpressurePolicy::DropOldest;
+    std::chrono::milliseconds block_timeout{1000};
+    std::size_t max_inflight_batches = 16;  ///< batches published and not yet acknowledged
+    /// Batches published per second at most (0: no limit), so a fleet draining its backlogs after
+    /// a broker outage does not hammer the broker.
+    double max_batches_per_second = 0;
+    std::function<void(const DropEvent&)> on_drop;
+};
+
+struct DatapointStats {
+    std::uint64_t recorded = 0;         ///< points accepted by record()
+    std::uint64_t batched = 0;          ///< points in closed batches
+    std::uint64_t batches = 0;          ///< batches closed
+    std::uint64_t sent = 0;             ///< batch publishes started (resends included)
+    std::uint64_t acked_batches = 0;
+    std::uint64_t acked_points = 0;
+    std::uint64_t dropped_points = 0;   ///< discarded by the backpressure policy or at shutdown
+    std::uint64_t dropped_batches = 0;
+    std::uint64_t rejected_points = 0;  ///< refused by record() (DropNewest, Block timeout)
+    std::uint64_t recovered_batches = 0;///< found unacknowledged in the spool at start
+    std::uint64_t pending_points = 0;   ///< recorded, not yet in a closed batch
+    std::uint64_t backlog_batches = 0;  ///< closed, not yet acknowledged
+    std::uint64_t backlog_points = 0;
+    std::uint64_t backlog_bytes = 0;
+    std::uint64_t spooled_bytes = 0;
+};
+
+class Datapoints {
+public:
+    /// Timestamp meaning "now" (taken inside record()).
+    static constexpr std::int64_t kNow = std::numeric_limits<std::int64_t>::min();
+
+    /// Validates the options (Error(InvalidArgument)), opens the spool (Error(Io), Error(WrongState)
+    /// when another process holds it) and queues what it holds for sending. `client` must outlive
+    /// this object.
+    Datapoints(Client& client, DatapointOptions options);
+    /// Closes the open batches into the backlog and stops the batcher. With a spool, everything
+    /// unacknowledged stays on disk for the next start; without one it is counted as dropped and
+    /// logged. Call flush() first to wait for acknowledgements.
+    ~Datapoints();
+
+    Datapoints(const Datapoints&) = delete;
+    Datapoints& operator=(const Datapoints&) = delete;
+
+    /// Record one point. Throws Error(InvalidArgument) for a bad name or a non-finite number or a
+    /// JSON value that is not an object; Error(QueueFull) or Error(Timeout) per the policy.
+    void record(std::string_view name, double value, std::int64_t timestamp_ms = kNow);
+    void record(std::string_view name, std::int64_t value, std::int64_t timestamp_ms = kNow);
+    void record(std::string_view name, int value, std::int64_t timestamp_ms = kNow) {
+        record(name, static_cast<std::int64_t>(value), timestamp_ms);
+    }
+    void record(std::string_view name, bool value, std::int64_t timestamp_ms = kNow);
+    void record(std::string_view name, std::string_view value, std::int64_t timestamp_ms = kNow);
+    void record(std::string_view name, const char* value, std::int64_t timestamp_ms = kNow) {
+        record(name, std::string_view(value), timestamp_ms);
+    }
+    void record(std::string_view name, const nlohmann::json& object, std::int64_t timestamp_ms = kNow);
+    void record(std::string_view name, const DatapointValue& value, std::int64_t timestamp_ms = kNow);
+
+    /// Record `count` points of one series at once. `timestamps_ms` may be null (all "now").
+    /// All or nothing: a bad value rejects the whole call.
+    void record_many(std::string_view name, const double* values, const std::int64_t* timestamps_ms,
+                     std::size_t count);
+    void record_many(std::string_view name, const std::int64_t* values, const std::int64_t* timestamps_ms,
+                     std::size_t count);
+
+    /// Closes the open batches now and waits until every point recorded before the call is
+    /// acknowledged (or dropped by the policy). Throws Error(Timeout) naming what is still
+    /// outstanding. Safe to call from several threads.
+    void flush(std::chrono::milliseconds timeout);
+
+    DatapointStats stats() const;
+
+    class Impl;
+
+private:
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace twinlink

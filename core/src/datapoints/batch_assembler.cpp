@@ -1,0 +1,109 @@
+#include "datapoints/batch_assembler.hpp"
+
+#include "twinlink/uuid7.hpp"
+
+namespace twinlink::detail {
+namespace {
+
+// Worst-case bytes a point adds beside its value: the timestamp delta and separators.
+constexpr std::size_t kPointOverhead = 24;
+// Room for the batch envelope (version, device, batch id, seq, t0, series headers).
+constexpr std::size_t kEnvelope = 512;
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+    for (std::size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size()))
+        s.replace(pos, from.size(), to);
+    return s;
+}
+
+}  // namespace
+
+std::size_t max_value_bytes(std::size_t batch_max_bytes) {
+    return batch_max_bytes > kEnvelope + kPointOverhead ? batch_max_bytes - kEnvelope - kPointOverhead : 0;
+}
+
+BatchAssembler::BatchAssembler(Encoding encoding, std::string device, std::string topic_template, BatchLimits limits)
+    : encoding_(encoding),
+      device_(std::move(device)),
+      topic_template_(std::move(topic_template)),
+      per_series_(topic_template_.find("{series}") != std::string::npos),
+      limits_(limits) {}
+
+BatchAssembler::OpenBatch& BatchAssembler::batch_for(const std::string& topic) {
+    auto it = open_.find(topic);
+    if (it == open_.end()) it = open_.emplace(std::piecewise_construct, std::forward_as_tuple(topic),
+                                              std::forward_as_tuple(encoding_, device_)).first;
+    return it->second;
+}
+
+std::size_t BatchAssembler::cost_estimate(const PendingPoint& p, const PointBuffer& buffer) const {
+    switch (p.kind) {
+        case ValueKind::Double: return kPointOverhead + 26;
+        case ValueKind::Int: return kPointOverhead + 21;
+        case ValueKind::Bool: return kPointOverhead + 6;
+        case ValueKind::String: return kPointOverhead + 6 * buffer.strings[p.ref].size() + 2;  // \u00XX escapes
+        case ValueKind::Object: return kPointOverhead + 2 * buffer.objects[p.ref].dump().size();
+    }
+    return kPointOverhead;
+}
+
+void BatchAssembler::add(const PointBuffer& buffer, const std::vector<std::string>& names, std::uint64_t& next_seq,
+                         std::vector<ClosedBatch>& out) {
+    // Without per-series routing there is one topic: look its batch up once, not per point.
+    OpenBatch* single = per_series_ ? nullptr : &batch_for(topic_template_);
+    for (const PendingPoint& p : buffer.points) {
+        const std::string& series = names[p.series];
+        const std::string topic = per_series_ ? replace_all(topic_template_, "{series}", series) : std::string();
+        OpenBatch& batch = single ? *single : batch_for(topic);
+        const std::string& key = single ? topic_template_ : topic;
+        auto& enc = batch.encoder;
+        if (enc.points() > 0 && (enc.points() >= limits_.max_points ||
+                                 enc.size_estimate() + cost_estimate(p, buffer) + kEnvelope > limits_.max_bytes))
+            close(key, batch, next_seq, out);
+        if (enc.points() == 0) batch.opened_at = buffer.first_at;
+        switch (p.kind) {
+            case ValueKind::Double: enc.add(series, p.timestamp_ms, p.d); break;
+            case ValueKind::Int: enc.add(series, p.timestamp_ms, p.i); break;
+            case ValueKind::Bool: enc.add(series, p.timestamp_ms, p.b); break;
+            case ValueKind::String: enc.add(series, p.timestamp_ms, DatapointValue(buffer.strings[p.ref])); break;
+            case ValueKind::Object: enc.add(series, p.timestamp_ms, DatapointValue(buffer.objects[p.ref])); break;
+        }
+    }
+}
+
+void BatchAssembler::close(const std::string& topic, OpenBatch& batch, std::uint64_t& next_seq,
+                           std::vector<ClosedBatch>& out) {
+    ClosedBatch closed;
+    closed.seq = next_seq++;
+    closed.batch_id = uuid7();
+    closed.topic = topic;
+    closed.points = batch.encoder.points();
+    closed.payload = batch.encoder.finish(closed.batch_id, closed.seq);
+    out.push_back(std::move(closed));
+}
+
+void BatchAssembler::close_expired(Clock::time_point now, std::uint64_t& next_seq, std::vector<ClosedBatch>& out) {
+    for (auto& [topic, batch] : open_)
+        if (batch.encoder.points() > 0 && now >= batch.opened_at + limits_.linger) close(topic, batch, next_seq, out);
+}
+
+void BatchAssembler::close_all(std::uint64_t& next_seq, std::vector<ClosedBatch>& out) {
+    for (auto& [topic, batch] : open_)
+        if (batch.encoder.points() > 0) close(topic, batch, next_seq, out);
+}
+
+std::optional<BatchAssembler::Clock::time_point> BatchAssembler::next_deadline() const {
+    std::optional<Clock::time_point> earliest;
+    for (const auto& [topic, batch] : open_)
+        if (batch.encoder.points() > 0 && (!earliest || batch.opened_at + limits_.linger < *earliest))
+            earliest = batch.opened_at + limits_.linger;
+    return earliest;
+}
+
+std::uint64_t BatchAssembler::open_points() const {
+    std::uint64_t n = 0;
+    for (const auto& [topic, batch] : open_) n += batch.encoder.points();
+    return n;
+}
+
+}  // namespace twinlink::detail

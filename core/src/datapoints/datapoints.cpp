@@ -1,0 +1,467 @@
+// Datapoints: the recording front (any thread) and the batcher thread behind it.
+#include "twinlink/datapoints.hpp"
+
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "datapoints/backlog.hpp"
+#include "datapoints/batch_assembler.hpp"
+#include "datapoints/point_buffer.hpp"
+#include "datapoints/rate_limiter.hpp"
+#include "twinlink/shadow_topics.hpp"
+#include "twinlink/topic.hpp"
+
+namespace twinlink {
+
+using detail::ClosedBatch;
+using detail::PendingPoint;
+using detail::ValueKind;
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// The batcher is woken once this many points wait, rather than for every point.
+constexpr std::size_t kWakeThreshold = 4096;
+// How soon to try again when the client refused a publish (its own queue full).
+constexpr auto kPublishRetry = milliseconds(100);
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+    for (std::size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size()))
+        s.replace(pos, from.size(), to);
+    return s;
+}
+
+[[noreturn]] void bad(const std::string& why) { throw Error(Status::InvalidArgument, why); }
+
+void validate(const DatapointOptions& o) {
+    validate_device_id(o.device);
+    if (o.topic.empty()) bad("the datapoint topic is empty");
+    const std::string probe = replace_all(replace_all(o.topic, "{device}", o.device), "{series}", "s");
+    validate_topic_name(probe);
+    if (o.batch_max_points == 0) bad("batch_max_points must be positive");
+    if (o.batch_max_bytes < 1024 || o.batch_max_bytes > 256u * 1024u * 1024u)
+        bad("batch_max_bytes must be 1 KiB to 256 MiB");
+    if (o.linger.count() <= 0) bad("linger must be positive");
+    const std::uint64_t bound = o.spool ? o.spool->max_bytes : o.max_backlog_bytes;
+    if (bound < 2 * o.batch_max_bytes) bad("the backlog bound must hold at least two batches (2 * batch_max_bytes)");
+    if (o.max_pending_points == 0) bad("max_pending_points must be positive");
+    if (o.max_inflight_batches == 0) bad("max_inflight_batches must be positive");
+    if (o.max_batches_per_second < 0 || !std::isfinite(o.max_batches_per_second))
+        bad("max_batches_per_second must be 0 (no limit) or positive");
+}
+
+}  // namespace
+
+class Datapoints::Impl : public std::enable_shared_from_this<Impl> {
+public:
+    Impl(Client& client, DatapointOptions options)
+        : client_(client),
+          opts_((validate(options), std::move(options))),
+          backlog_(std::make_unique<detail::Backlog>(opts_.spool, opts_.max_backlog_bytes)),
+          assembler_(opts_.encoding, opts_.device, replace_all(opts_.topic, "{device}", opts_.device),
+                     {opts_.batch_max_points, opts_.batch_max_bytes, opts_.linger}),
+          next_seq_(backlog_->next_seq()),
+          rate_(opts_.max_batches_per_second) {
+        stats_.recovered_batches = backlog_->recovered_batches();
+        publish_summary();
+    }
+
+    void start() { thread_ = std::thread(&Impl::run, this); }
+
+    void shutdown() {
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            stop_ = true;
+            wake_.notify_one();
+            room_.notify_all();
+            progress_.notify_all();
+        }
+        if (thread_.joinable()) thread_.join();
+    }
+
+    /// Appends `count` points of one series; `fill(point, buffer, i)` sets the value of point i.
+    template <class Fill>
+    void append(std::string_view name, std::size_t count, const std::int64_t* timestamps, Fill fill) {
+        if (count == 0) return;
+        const std::int64_t now = timestamps ? 0 : now_ms();
+        std::unique_lock<std::mutex> lock(mu_);
+        wait_for_room(lock, count);
+        const std::uint32_t series = series_.id(name);
+        const bool was_empty = pending_.empty();
+        if (was_empty) pending_.first_at = Clock::now();
+        for (std::size_t i = 0; i < count; ++i) {
+            PendingPoint p;
+            p.series = series;
+            p.timestamp_ms = timestamps ? timestamps[i] : now;
+            fill(p, pending_, i);
+            pending_.points.push_back(p);
+        }
+        stats_.recorded += count;
+        const std::size_t size = pending_.size();
+        if (was_empty || (size >= kWakeThreshold && size - count < kWakeThreshold)) {
+            poke_ = true;
+            wake_.notify_one();
+        }
+    }
+
+    void flush(milliseconds timeout) {
+        std::unique_lock<std::mutex> lock(mu_);
+        const std::uint64_t generation = ++flush_requested_;
+        poke_ = true;
+        wake_.notify_one();
+        const bool done = progress_.wait_for(lock, timeout, [&] {
+            return stop_ || (flush_handled_ >= generation && (!oldest_unacked_ || *oldest_unacked_ >= flush_target_));
+        });
+        if (stop_) throw Error(Status::Canceled, "flush: the datapoint pipeline is shutting down");
+        if (!done)
+            throw Error(Status::Timeout, "flush: " + std::to_string(stats_.backlog_batches) + " batch(es) with " +
+                                             std::to_string(stats_.backlog_points + stats_.pending_points) +
+                                             " point(s) not acknowledged within " + std::to_string(timeout.count()) +
+                                             " ms");
+    }
+
+    DatapointStats stats() const {
+        std::lock_guard<std::mutex> lock(mu_);
+        DatapointStats s = stats_;
+        s.pending_points = pending_.size() + open_points_;
+        return s;
+    }
+
+private:
+    // ---- recording side (caller threads, under mu_) ----
+
+    void wait_for_room(std::unique_lock<std::mutex>& lock, std::size_t count) {
+        // While the backlog is full, only about one batch worth of points may wait unbatched.
+        const auto cap = [&] { return backlog_full_ ? opts_.batch_max_points : opts_.max_pending_points; };
+        const auto room = [&] { return stop_ || pending_.empty() || pending_.size() + count <= cap(); };
+        if (room()) {
+            if (stop_) throw Error(Status::Canceled, "record: the datapoint pipeline is shutting down");
+            return;
+        }
+        Status status = Status::QueueFull;
+        if (opts_.backpressure == BackpressurePolicy::Block) {
+            if (room_.wait_for(lock, opts_.block_timeout, room)) {
+                if (stop_) throw Error(Status::Canceled, "record: the datapoint pipeline is shutting down");
+                return;
+            }
+            status = Status::Timeout;
+        }
+        stats_.rejected_points += count;
+        const std::string why = backlog_full_ ? "the datapoint backlog is full" : "points are recorded faster than they can be batched";
+        lock.unlock();
+        report_drop({opts_.backpressure, count, 0, why});
+        throw Error(status, "record: " + why + " (" + std::to_string(count) + " point(s) refused)");
+    }
+
+    void report_drop(DropEvent ev) {
+        client_.log(LogLevel::Warning, "datapoints: " + std::to_string(ev.points) + " point(s) dropped: " + ev.reason);
+        if (opts_.on_drop) client_.dispatch([cb = opts_.on_drop, ev = std::move(ev)] { cb(ev); });
+    }
+
+    // ---- batcher thread ----
+
+    void run() {
+        detail::PointBuffer work;
+        std::vector<std::pair<std::uint64_t, Status>> acks;
+        for (;;) {
+            bool stopping, flushing;
+            std::uint64_t flush_generation;
+            {
+                std::unique_lock<std::mutex> lock(mu_);
+                wake_.wait_until(lock, next_wake(), [&] { return stop_ || poke_ || pending_.size() >= kWakeThreshold; });
+                poke_ = false;
+                stopping = stop_;
+                flush_generation = flush_requested_;
+                flushing = flush_generation != flush_handled_;
+                acks.swap(acks_);
+                if (!pending_.empty() && (held_.empty() || stopping)) {
+                    std::swap(work, pending_);
+                    pending_.clear();
+                    for (std::size_t i = names_.size(); i < series_.size(); ++i) names_.push_back(series_.name(i));
+                    room_.notify_all();
+                }
+            }
+            for (const auto& [seq, status] : acks) on_ack(seq, status);
+            acks.clear();
+
+            std::vector<ClosedBatch> closed;
+            if (!work.empty()) {
+                assembler_.add(work, names_, next_seq_, closed);
+                work.clear();
+            }
+            const auto now = Clock::now();
+            if (flushing || stopping)
+                assembler_.close_all(next_seq_, closed);
+            else
+                assembler_.close_expired(now, next_seq_, closed);
+            for (auto& b : closed) {
+                stats_batches_ += 1;
+                stats_batched_ += b.points;
+                held_.push_back(std::move(b));
+            }
+            admit_held();
+            if (!stopping) send_ready(now);
+            backlog_->sync_if_due();
+
+            std::lock_guard<std::mutex> lock(mu_);
+            if (flushing) {
+                flush_target_ = next_seq_;
+                flush_handled_ = flush_generation;
+            }
+            publish_summary();
+            progress_.notify_all();
+            if (stopping) break;
+        }
+        finish_at_stop();
+    }
+
+    Clock::time_point next_wake() {
+        auto wake = std::min(Clock::now() + std::chrono::seconds(1), backlog_->sync_due());
+        if (const auto d = assembler_.next_deadline()) wake = std::min(wake, *d);
+        // While batches wait for room in the backlog, pending points are not taken: no deadline.
+        if (!pending_.empty() && held_.empty()) wake = std::min(wake, pending_.first_at + opts_.linger);
+        if (send_retry_at_) wake = std::min(wake, *send_retry_at_);
+        return wake;
+    }
+
+    /// Moves closed batches into the backlog, applying the backpressure policy when it is full.
+    void admit_held() {
+        while (!held_.empty()) {
+            ClosedBatch& b = held_.front();
+            while (!backlog_->fits(b) && backlog_->size() > 0 &&
+                   opts_.backpressure == BackpressurePolicy::DropOldest) {
+                const std::uint64_t points = backlog_->drop_oldest();
+                dropped_points_ += points;
+                ++dropped_batches_;
+                report_drop({BackpressurePolicy::DropOldest, points, 1, "the datapoint backlog is full"});
+            }
+            if (!backlog_->fits(b)) break;  // DropNewest/Block: wait for acknowledgements
+            try {
+                backlog_->add(std::move(b));
+            } catch (const Error& e) {
+                // The spool could not write it (disk full, I/O error): keep it and try again later.
+                client_.log(LogLevel::Error, std::string("datapoints: ") + e.what());
+                send_retry_at_ = Clock::now() + std::chrono::seconds(1);
+                break;
+            }
+            held_.pop_front();
+        }
+    }
+
+    void send_ready(Clock::time_point now) {
+        send_retry_at_.reset();
+        while (backlog_->sent() < opts_.max_inflight_batches) {
+            ClosedBatch* b = backlog_->next_unsent();
+            if (!b) return;
+            if (!rate_.try_take(now)) {
+                send_retry_at_ = rate_.next_available(now);
+                return;
+            }
+            const std::uint64_t seq = b->seq;
+            try {
+                client_.publish(b->topic, b->payload, 1, false,
+                                [weak = weak_from_this(), seq](std::uint64_t, Status status) {
+                                    if (auto self = weak.lock()) self->queue_ack(seq, status);
+                                });
+            } catch (const Error& e) {
+                client_.log(LogLevel::Debug, std::string("datapoints: publish deferred: ") + e.what());
+                send_retry_at_ = now + kPublishRetry;
+                return;
+            }
+            backlog_->mark_sent(seq, true);
+            ++stats_sent_;
+        }
+    }
+
+    void queue_ack(std::uint64_t seq, Status status) {
+        std::lock_guard<std::mutex> lock(mu_);
+        acks_.emplace_back(seq, status);
+        poke_ = true;
+        wake_.notify_one();
+    }
+
+    void on_ack(std::uint64_t seq, Status status) {
+        if (status == Status::Ok) {
+            if (const auto points = backlog_->ack(seq)) {
+                ++acked_batches_;
+                acked_points_ += *points;
+            }
+            return;
+        }
+        // Not acknowledged (timeout, dropped or canceled by the client): send it again.
+        backlog_->mark_sent(seq, false);
+        client_.log(LogLevel::Debug, "datapoints: batch " + std::to_string(seq) + " will be sent again (" +
+                                         status_name(status) + ")");
+    }
+
+    void publish_summary() {  // under mu_
+        stats_.batches = stats_batches_;
+        stats_.batched = stats_batched_;
+        stats_.sent = stats_sent_;
+        stats_.acked_batches = acked_batches_;
+        stats_.acked_points = acked_points_;
+        stats_.dropped_points = dropped_points_;
+        stats_.dropped_batches = dropped_batches_;
+        std::uint64_t held_points = 0, held_bytes = 0;
+        for (const auto& b : held_) {
+            held_points += b.points;
+            held_bytes += b.payload.size();
+        }
+        stats_.backlog_batches = backlog_->size() + held_.size();
+        stats_.backlog_points = backlog_->points() + held_points;
+        stats_.backlog_bytes = backlog_->bytes() + held_bytes;
+        stats_.spooled_bytes = backlog_->spooled_bytes();
+        open_points_ = assembler_.open_points();
+        oldest_unacked_ = backlog_->oldest_seq();
+        if (!held_.empty() && (!oldest_unacked_ || held_.front().seq < *oldest_unacked_))
+            oldest_unacked_ = held_.front().seq;
+        backlog_full_ = !held_.empty();
+    }
+
+    void finish_at_stop() {
+        std::uint64_t lost = 0;
+        for (const auto& b : held_) lost += b.points;  // never admitted: not on disk either
+        if (!backlog_->durable()) lost += backlog_->points();
+        backlog_->sync_if_due();
+        if (lost == 0) return;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            dropped_points_ += lost;
+            stats_.dropped_points = dropped_points_;
+        }
+        client_.log(LogLevel::Warning, "datapoints: " + std::to_string(lost) +
+                                           " unacknowledged point(s) discarded at shutdown (no spool); "
+                                           "call flush() before destroying to wait for them");
+    }
+
+    Client& client_;
+    const DatapointOptions opts_;
+
+    mutable std::mutex mu_;
+    std::condition_variable wake_;      // the batcher
+    std::condition_variable room_;      // record() under the Block policy
+    std::condition_variable progress_;  // flush()
+    detail::SeriesRegistry series_;
+    detail::PointBuffer pending_;
+    bool poke_ = false;
+    bool stop_ = false;
+    bool backlog_full_ = false;
+    std::uint64_t flush_requested_ = 0;
+    std::uint64_t flush_handled_ = 0;
+    std::uint64_t flush_target_ = 0;  // batches below this seq were closed when a flush was handled
+    std::optional<std::uint64_t> oldest_unacked_;
+    std::uint64_t open_points_ = 0;
+    std::vector<std::pair<std::uint64_t, Status>> acks_;
+    DatapointStats stats_;
+
+    // Batcher thread only.
+    std::unique_ptr<detail::Backlog> backlog_;
+    detail::BatchAssembler assembler_;
+    std::uint64_t next_seq_;
+    std::vector<std::string> names_;
+    std::deque<ClosedBatch> held_;  // closed, waiting for room in the backlog
+    detail::RateLimiter rate_;
+    std::optional<Clock::time_point> send_retry_at_;
+    std::uint64_t stats_batches_ = 0, stats_batched_ = 0, stats_sent_ = 0;
+    std::uint64_t acked_batches_ = 0, acked_points_ = 0, dropped_points_ = 0, dropped_batches_ = 0;
+
+    std::thread thread_;
+};
+
+// ---- Datapoints ------------------------------------------------------------------------------
+
+namespace {
+
+void check_finite(double v) {
+    if (!std::isfinite(v)) throw Error(Status::InvalidArgument, "record: the value is not a finite number");
+}
+
+}  // namespace
+
+Datapoints::Datapoints(Client& client, DatapointOptions options)
+    : impl_(std::make_shared<Impl>(client, std::move(options))) {
+    impl_->start();
+}
+
+Datapoints::~Datapoints() { impl_->shutdown(); }
+
+void Datapoints::record(std::string_view name, double value, std::int64_t ts) {
+    check_finite(value);
+    impl_->append(name, 1, ts == kNow ? nullptr : &ts, [value](PendingPoint& p, detail::PointBuffer&, std::size_t) {
+        p.kind = ValueKind::Double;
+        p.d = value;
+    });
+}
+
+void Datapoints::record(std::string_view name, std::int64_t value, std::int64_t ts) {
+    impl_->append(name, 1, ts == kNow ? nullptr : &ts, [value](PendingPoint& p, detail::PointBuffer&, std::size_t) {
+        p.kind = ValueKind::Int;
+        p.i = value;
+    });
+}
+
+void Datapoints::record(std::string_view name, bool value, std::int64_t ts) {
+    impl_->append(name, 1, ts == kNow ? nullptr : &ts, [value](PendingPoint& p, detail::PointBuffer&, std::size_t) {
+        p.kind = ValueKind::Bool;
+        p.b = value;
+    });
+}
+
+void Datapoints::record(std::string_view name, std::string_view value, std::int64_t ts) {
+    validate_value(DatapointValue(std::string(value)));
+    impl_->append(name, 1, ts == kNow ? nullptr : &ts, [value](PendingPoint& p, detail::PointBuffer& b, std::size_t) {
+        p.kind = ValueKind::String;
+        p.ref = static_cast<std::uint32_t>(b.strings.size());
+        b.strings.emplace_back(value);
+    });
+}
+
+void Datapoints::record(std::string_view name, const nlohmann::json& object, std::int64_t ts) {
+    validate_value(DatapointValue(object));
+    impl_->append(name, 1, ts == kNow ? nullptr : &ts, [&object](PendingPoint& p, detail::PointBuffer& b, std::size_t) {
+        p.kind = ValueKind::Object;
+        p.ref = static_cast<std::uint32_t>(b.objects.size());
+        b.objects.push_back(object);
+    });
+}
+
+void Datapoints::record(std::string_view name, const DatapointValue& value, std::int64_t ts) {
+    std::visit([&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::string>)
+            record(name, std::string_view(v), ts);
+        else
+            record(name, v, ts);
+    }, value);
+}
+
+void Datapoints::record_many(std::string_view name, const double* values, const std::int64_t* ts, std::size_t n) {
+    if (n > 0 && !values) throw Error(Status::InvalidArgument, "record_many: values is null");
+    for (std::size_t i = 0; i < n; ++i) check_finite(values[i]);
+    impl_->append(name, n, ts, [values](PendingPoint& p, detail::PointBuffer&, std::size_t i) {
+        p.kind = ValueKind::Double;
+        p.d = values[i];
+    });
+}
+
+void Datapoints::record_many(std::string_view name, const std::int64_t* values, const std::int64_t* ts, std::size_t n) {
+    if (n > 0 && !values) throw Error(Status::InvalidArgument, "record_many: values is null");
+    impl_->append(name, n, ts, [values](PendingPoint& p, detail::PointBuffer&, std::size_t i) {
+        p.kind = ValueKind::Int;
+        p.i = values[i];
+    });
+}
+
+void Datapoints::flush(milliseconds timeout) { impl_->flush(timeout); }
+DatapointStats Datapoints::stats() const { return impl_->stats(); }
+
+}  // namespace twinlink

@@ -1,0 +1,698 @@
+// Shadow: the device-side (and backend-side) sync engine over a Client.
+//
+// Responses are matched on the network thread (Delivery::Direct), so a blocking call made from a
+// dispatcher callback is answered without needing the dispatcher. Everything user-visible (delta and
+// change handlers) is posted to the dispatcher. A small timer thread sends the update that follows
+// an answered one, resends unanswered updates and writes the persisted document, keeping publishes
+// and file I/O off the network thread. No publish is made while mu_ is held.
+#include "twinlink/shadow.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "shadow/shadow_file.hpp"
+#include "twinlink/shadow_document.hpp"
+#include "twinlink/uuid7.hpp"
+
+namespace twinlink {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+Status status_for_code(int code) {
+    if (code == 409) return Status::Conflict;
+    if (code == 404) return Status::NotFound;
+    return Status::Rejected;
+}
+
+// Composes two patches into one that has the effect of applying both in turn. Unlike merge_state,
+// a null is kept (it must still delete the key in the cloud).
+void compose_patch(json& into, const json& patch) {
+    if (!into.is_object() || !patch.is_object()) {
+        into = patch;
+        return;
+    }
+    for (const auto& [key, value] : patch.items()) {
+        auto it = into.find(key);
+        if (value.is_object() && it != into.end() && it->is_object())
+            compose_patch(*it, value);
+        else
+            into[key] = value;
+    }
+}
+
+void compose_section(std::optional<json>& into, const std::optional<json>& patch) {
+    if (!patch) return;
+    if (!into || patch->is_null()) {
+        into = *patch;
+        return;
+    }
+    compose_patch(*into, *patch);
+}
+
+std::uint64_t version_of(const json& msg) {
+    const auto it = msg.find("version");
+    return it != msg.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+}
+
+std::int64_t timestamp_of(const json& msg) {
+    const auto it = msg.find("timestamp");
+    return it != msg.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
+}
+
+std::string token_of(const json& msg) {
+    const auto it = msg.find("clientToken");
+    return it != msg.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+json section(const json& state, const char* name) {
+    const auto it = state.find(name);
+    return it != state.end() && it->is_object() ? *it : json::object();
+}
+
+ShadowState state_from_document(const json& doc) {
+    ShadowState s;
+    const json state = doc.contains("state") && doc["state"].is_object() ? doc["state"] : json::object();
+    s.desired = section(state, "desired");
+    s.reported = section(state, "reported");
+    s.delta = section(state, "delta");
+    s.version = version_of(doc);
+    s.timestamp = timestamp_of(doc);
+    s.exists = doc.contains("state");
+    return s;
+}
+
+}  // namespace
+
+ShadowRequestError::ShadowRequestError(int code, const std::string& message)
+    : Error(status_for_code(code), message), code_(code) {}
+
+class Shadow::Impl : public std::enable_shared_from_this<Impl> {
+public:
+    struct Result {
+        Status status = Status::Ok;
+        int code = 0;
+        std::string message;
+        json payload;
+    };
+
+    Impl(Client& client, ShadowOptions options)
+        : client_(client),
+          opts_(std::move(options)),
+          topics_(opts_.profile, opts_.device, opts_.name, opts_.prefix) {
+        if (opts_.request_timeout < milliseconds(100))
+            throw Error(Status::InvalidArgument, "shadow request_timeout must be at least 100 ms");
+        if (!opts_.persist_path.empty()) {
+            file_.emplace(opts_.persist_path);
+            load_persisted();
+        }
+        const auto op = [&](ShadowOperation o) {
+            return std::pair{topics_.accepted(o), topics_.rejected(o)};
+        };
+        std::tie(update_accepted_, update_rejected_) = op(ShadowOperation::Update);
+        std::tie(get_accepted_, get_rejected_) = op(ShadowOperation::Get);
+        std::tie(delete_accepted_, delete_rejected_) = op(ShadowOperation::Delete);
+    }
+
+    void start() {
+        std::weak_ptr<Impl> weak = weak_from_this();
+        const auto handler = [weak](const MessageView& m) {
+            if (auto self = weak.lock()) self->on_message(m);
+        };
+        // Three filters cover accepted/rejected of every operation plus delta and documents.
+        for (const auto op : {ShadowOperation::Update, ShadowOperation::Get, ShadowOperation::Delete})
+            sub_ids_.push_back(client_.subscribe(topics_.request(op) + "/+", 1, handler, Delivery::Direct));
+        listener_id_ = client_.add_connection_listener([weak](const ConnectionEvent& ev) {
+            if (auto self = weak.lock()) self->on_connection(ev.state == ConnectionState::Connected);
+        });
+        timer_ = std::thread(&Impl::run_timer, this);
+        if (client_.connected()) on_connection(true);
+    }
+
+    void shutdown() {
+        client_.remove_connection_listener(listener_id_);
+        for (auto id : sub_ids_) {
+            try {
+                client_.unsubscribe(id);
+            } catch (const Error&) {
+            }
+        }
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            stop_ = true;
+            cv_.notify_all();
+            timer_cv_.notify_all();
+        }
+        if (timer_.joinable()) timer_.join();
+        persist_now();
+    }
+
+    // ---- merged updates (report / desire) ----
+
+    std::uint64_t enqueue(std::optional<json> desired, std::optional<json> reported) {
+        ShadowUpdate u;
+        u.desired = desired;
+        u.reported = reported;
+        if (const auto err = validate_update(u))
+            throw Error(Status::InvalidArgument, "invalid shadow document: " + err->message);
+        std::vector<std::string> logs;
+        std::uint64_t gen;
+        std::optional<std::string> out;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (stop_) throw Error(Status::Canceled, "the shadow is shutting down");
+            compose_section(pending_desired_, desired);
+            compose_section(pending_reported_, reported);
+            gen = pending_gen_;
+            dirty_ = true;
+            out = take_pending_locked();
+        }
+        if (out) publish_update(*out, logs);
+        emit(logs);
+        timer_cv_.notify_all();
+        return gen;
+    }
+
+    json wait_generation(std::uint64_t gen, milliseconds timeout) {
+        std::unique_lock<std::mutex> lock(mu_);
+        const Result* found = nullptr;
+        const bool done = cv_.wait_for(lock, timeout, [&] {
+            const auto it = results_.lower_bound(gen);
+            found = it != results_.end() ? &it->second : nullptr;
+            return found || stop_;
+        });
+        if (found) return take(*found);
+        if (stop_) throw Error(Status::Canceled, "the shadow was closed while waiting for the cloud");
+        (void)done;
+        throw Error(Status::Timeout, "the shadow update was not accepted within " + std::to_string(timeout.count()) +
+                                         " ms; it stays queued and will be sent " +
+                                         (connected_ ? "again" : "after reconnect"));
+    }
+
+    // ---- single requests (get, delete, versioned update) ----
+
+    Result request(ShadowOperation op, json body, milliseconds timeout) {
+        const std::string token = uuid7();
+        body["clientToken"] = token;
+        auto slot = std::make_shared<std::optional<Result>>();
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (stop_) throw Error(Status::Canceled, "the shadow is shutting down");
+            // connected_ follows the connection listener, which runs on the dispatcher thread and
+            // so may not have seen a connect() that just returned: ask the client as well.
+            if (!connected_ && !client_.connected())
+                throw Error(Status::NotConnected, std::string("shadow ") + shadow_operation_name(op) +
+                                                      ": not connected to the broker");
+            requests_[token] = slot;
+        }
+        try {
+            client_.publish(topics_.request(op), body.dump(), 1, false);
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(mu_);
+            requests_.erase(token);
+            throw;
+        }
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, timeout, [&] { return slot->has_value() || stop_; });
+        requests_.erase(token);
+        if (slot->has_value()) return **slot;
+        if (stop_) throw Error(Status::Canceled, "the shadow was closed while waiting for the cloud");
+        throw Error(Status::Timeout, std::string("shadow ") + shadow_operation_name(op) + ": no answer within " +
+                                         std::to_string(timeout.count()) + " ms (is the shadow service running?)");
+    }
+
+    static json take(const Result& r) {
+        if (r.status == Status::Ok) return r.payload;
+        if (r.code) throw ShadowRequestError(r.code, r.message);
+        throw Error(r.status, r.message);
+    }
+
+    ShadowState state() const {
+        std::lock_guard<std::mutex> lock(mu_);
+        ShadowState s = local_;
+        // What the device has reported but the cloud has not confirmed yet.
+        if (inflight_ && inflight_->update.reported) merge_state(s.reported, *inflight_->update.reported);
+        if (pending_reported_) merge_state(s.reported, *pending_reported_);
+        return s;
+    }
+
+    std::uint64_t add_handler(std::optional<json::json_pointer> path, DeltaHandler delta, ChangeHandler change) {
+        auto h = std::make_shared<Handler>();
+        h->path = std::move(path);
+        h->delta = std::move(delta);
+        h->change = std::move(change);
+        std::lock_guard<std::mutex> lock(mu_);
+        handlers_.emplace(++next_handler_, std::move(h));
+        return next_handler_;
+    }
+
+    void remove_handler(std::uint64_t id) {
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            const auto it = handlers_.find(id);
+            if (it == handlers_.end()) return;
+            it->second->active = false;
+            handlers_.erase(it);
+        }
+        client_.wait_for_callbacks();
+    }
+
+    const ShadowTopics& topics() const { return topics_; }
+
+private:
+    struct Inflight {
+        std::string token;
+        ShadowUpdate update;
+        std::uint64_t upper_gen;
+        Clock::time_point deadline;
+    };
+    struct Handler {
+        std::optional<json::json_pointer> path;
+        DeltaHandler delta;
+        ChangeHandler change;
+        std::atomic<bool> active{true};
+    };
+    using Events = std::vector<std::function<void()>>;
+
+    void emit(const std::vector<std::string>& logs) {
+        for (const auto& line : logs) client_.log(LogLevel::Warning, line);
+    }
+
+    // Takes what is pending into flight when nothing is in flight yet, and returns the payload to
+    // publish. Under mu_. The caller publishes it with publish_update() after releasing mu_:
+    // Client::publish enters Paho, whose lock is held while Paho delivers to our Direct handler,
+    // which takes mu_.
+    std::optional<std::string> take_pending_locked() {
+        if (!connected_ || inflight_ || stop_ || (!pending_desired_ && !pending_reported_)) return std::nullopt;
+        Inflight f;
+        f.token = uuid7();
+        f.update.desired = std::exchange(pending_desired_, std::nullopt);
+        f.update.reported = std::exchange(pending_reported_, std::nullopt);
+        f.update.client_token = f.token;
+        f.upper_gen = pending_gen_++;
+        f.deadline = Clock::now() + opts_.request_timeout;
+        std::string body = f.update.to_json().dump();
+        inflight_ = std::move(f);
+        return body;
+    }
+
+    // Publishes an update taken by take_pending_locked(). Not under mu_. When the client refuses
+    // it (its queue is full), the update stays in flight and the timer sends it again at its
+    // deadline, as for an unanswered one.
+    void publish_update(const std::string& body, std::vector<std::string>& logs) {
+        try {
+            client_.publish(topics_.request(ShadowOperation::Update), body, 1, false);
+        } catch (const Error& e) {
+            logs.push_back(std::string("shadow: update deferred: ") + e.what() + "; trying again in " +
+                           std::to_string(opts_.request_timeout.count()) + " ms");
+        }
+    }
+
+    // Puts the in-flight update back in front of what is pending, for a resend. Under mu_.
+    void requeue_inflight_locked() {
+        if (!inflight_) return;
+        std::optional<json> desired = inflight_->update.desired, reported = inflight_->update.reported;
+        compose_section(desired, pending_desired_);
+        compose_section(reported, pending_reported_);
+        pending_desired_ = std::move(desired);
+        pending_reported_ = std::move(reported);
+        inflight_.reset();
+    }
+
+    void finish_inflight_locked(Result r) {
+        results_[inflight_->upper_gen] = std::move(r);
+        while (results_.size() > 64) results_.erase(results_.begin());
+        inflight_.reset();
+        cv_.notify_all();
+        timer_cv_.notify_all();  // the timer thread sends what is pending (see run_timer)
+    }
+
+    // Whether take_pending_locked() would take something. Under mu_.
+    bool sendable_locked() const {
+        return connected_ && !inflight_ && !stop_ && (pending_desired_ || pending_reported_);
+    }
+
+    void on_connection(bool connected) {
+        std::vector<std::string> logs;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (stop_) return;
+            connected_ = connected;
+            if (!connected) {
+                requeue_inflight_locked();
+                for (auto& [token, slot] : requests_)
+                    if (!slot->has_value()) *slot = Result{Status::NotConnected, 0, "the connection was lost", {}};
+                cv_.notify_all();
+                return;
+            }
+        }
+        // Catch up: the subscriptions are in place (the client renews them before Connected).
+        json body = json::object();
+        body["clientToken"] = uuid7();
+        try {
+            client_.publish(topics_.request(ShadowOperation::Get), body.dump(), 1, false);
+        } catch (const Error& e) {
+            logs.push_back(std::string("shadow: catch-up get failed: ") + e.what());
+        }
+        std::optional<std::string> out;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            out = take_pending_locked();
+        }
+        if (out) publish_update(*out, logs);
+        emit(logs);
+    }
+
+    // ---- incoming (network thread) ----
+
+    void on_message(const MessageView& m) {
+        json msg = json::parse(m.payload, nullptr, false);
+        if (msg.is_discarded() || !msg.is_object()) {
+            client_.log(LogLevel::Warning, "shadow: ignored a message that is not a JSON object on '" +
+                                               std::string(m.topic) + "'");
+            return;
+        }
+        Events events;
+        std::vector<std::string> logs;
+        try {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (stop_) return;
+            route_locked(std::string(m.topic), msg, events);
+        } catch (const json::exception& e) {
+            logs.push_back("shadow: ignored a malformed message on '" + std::string(m.topic) + "': " + e.what());
+        }
+        emit(logs);
+        for (auto& e : events) client_.dispatch(std::move(e));
+    }
+
+    void route_locked(const std::string& topic, const json& msg, Events& events) {
+        const std::string token = token_of(msg);
+        const std::uint64_t version = version_of(msg);
+        const auto resolve = [&](Result r) {
+            if (inflight_ && token == inflight_->token) {
+                finish_inflight_locked(std::move(r));
+                return;
+            }
+            const auto it = requests_.find(token);
+            if (it != requests_.end()) {
+                *it->second = std::move(r);
+                cv_.notify_all();
+            }
+        };
+        const auto rejection = [&](const char* what) {
+            const int code = msg.value("code", 500);
+            return Result{status_for_code(code), code,
+                          std::string("shadow ") + what + " rejected (" + std::to_string(code) + "): " +
+                              msg.value("message", std::string("no message")),
+                          msg};
+        };
+
+        if (topic == update_accepted_) {
+            if (version == local_.version + 1 && msg.contains("state")) {
+                const json& state = msg["state"];
+                if (state.contains("desired")) merge_state(local_.desired, state["desired"]);
+                if (state.contains("reported")) merge_state(local_.reported, state["reported"]);
+                local_.delta = compute_delta(local_.desired, local_.reported);
+                local_.version = version;
+                local_.timestamp = timestamp_of(msg);
+                local_.exists = true;
+                changed_locked(events);
+            }
+            resolve(Result{Status::Ok, 0, "", msg});
+        } else if (topic == update_rejected_) {
+            resolve(rejection("update"));
+        } else if (topic == topics_.delta()) {
+            if (version > last_delta_version_) {
+                last_delta_version_ = version;
+                deltas_locked(section(msg, "state"), version, events);
+            }
+        } else if (topic == topics_.documents()) {
+            const json current = msg.value("current", json::object());
+            if (version_of(current) > local_.version) {
+                local_ = state_from_document(current);
+                local_.delta = compute_delta(local_.desired, local_.reported);
+                local_.timestamp = timestamp_of(msg);
+                changed_locked(events);
+            }
+        } else if (topic == get_accepted_) {
+            if (version >= local_.version) {
+                local_ = state_from_document(msg);
+                changed_locked(events);
+                if (!local_.delta.empty() && version > last_delta_version_) {
+                    last_delta_version_ = version;
+                    deltas_locked(local_.delta, version, events);
+                }
+            }
+            resolve(Result{Status::Ok, 0, "", msg});
+        } else if (topic == get_rejected_) {
+            if (msg.value("code", 0) == 404) local_.exists = false;
+            resolve(rejection("get"));
+        } else if (topic == delete_accepted_) {
+            if (version >= local_.version) {
+                const std::uint64_t v = local_.version > version ? local_.version : version;
+                local_ = ShadowState{};
+                local_.version = v;
+                local_.timestamp = timestamp_of(msg);
+                changed_locked(events);
+            }
+            resolve(Result{Status::Ok, 0, "", msg});
+        } else if (topic == delete_rejected_) {
+            resolve(rejection("delete"));
+        }
+    }
+
+    void changed_locked(Events& events) {
+        dirty_ = true;
+        timer_cv_.notify_all();
+        for (const auto& [id, h] : handlers_) {
+            if (!h->change) continue;
+            events.push_back([h, state = local_] {
+                if (h->active) h->change(state);
+            });
+        }
+    }
+
+    void deltas_locked(const json& delta, std::uint64_t version, Events& events) {
+        dirty_ = true;
+        for (const auto& [id, h] : handlers_) {
+            if (!h->delta) continue;
+            if (!h->path) {
+                events.push_back([h, delta, version] {
+                    if (h->active) h->delta(delta, version);
+                });
+            } else if (delta.contains(*h->path)) {
+                events.push_back([h, value = delta.at(*h->path), version] {
+                    if (h->active) h->delta(value, version);
+                });
+            }
+        }
+    }
+
+    // ---- timer thread: send the next update, resend unanswered ones, persist ----
+    //
+    // The update that follows an answered one is sent from here rather than from the network
+    // thread that received the answer: Paho holds its own lock while it runs our handler, so a
+    // publish from there could wait for a thread that is inside Paho waiting for that lock.
+
+    void run_timer() {
+        std::unique_lock<std::mutex> lock(mu_);
+        while (!stop_) {
+            auto wake = Clock::now() + std::chrono::seconds(1);
+            if (inflight_) wake = std::min(wake, inflight_->deadline);
+            // dirty_ only matters with a file: persist_now() clears it, and only when there is one.
+            timer_cv_.wait_until(lock, wake, [&] { return stop_ || (dirty_ && file_) || sendable_locked(); });
+            if (stop_) break;
+            std::vector<std::string> logs;
+            if (inflight_ && Clock::now() >= inflight_->deadline) {
+                logs.push_back("shadow: the update to '" + topics_.root() + "' got no answer within " +
+                               std::to_string(opts_.request_timeout.count()) + " ms; sending it again");
+                requeue_inflight_locked();
+            }
+            const std::optional<std::string> out = take_pending_locked();
+            lock.unlock();
+            if (out) publish_update(*out, logs);
+            emit(logs);
+            persist_now();
+            lock.lock();
+        }
+    }
+
+    void persist_now() {
+        if (!file_) return;
+        json content;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (!dirty_) return;
+            dirty_ = false;
+            content["document"] = {{"state", {{"desired", local_.desired}, {"reported", local_.reported}}},
+                                   {"version", local_.version},
+                                   {"timestamp", local_.timestamp},
+                                   {"exists", local_.exists}};
+            content["last_delta_version"] = last_delta_version_;
+            std::optional<json> desired, reported;
+            if (inflight_) {
+                desired = inflight_->update.desired;
+                reported = inflight_->update.reported;
+            }
+            compose_section(desired, pending_desired_);
+            compose_section(reported, pending_reported_);
+            json pending = json::object();
+            if (desired) pending["desired"] = *desired;
+            if (reported) pending["reported"] = *reported;
+            content["pending"] = pending;
+        }
+        try {
+            file_->store(content);
+        } catch (const Error& e) {
+            client_.log(LogLevel::Error, std::string("shadow: ") + e.what());
+        }
+    }
+
+    void load_persisted() {
+        std::optional<json> content;
+        try {
+            content = file_->load();
+        } catch (const Error& e) {
+            // A damaged file must not stop the device: start from the cloud's copy instead.
+            client_.log(LogLevel::Error, std::string("shadow: ") + e.what() + "; starting without it");
+            return;
+        }
+        if (!content || !content->is_object()) return;
+        try {
+            const json& doc = content->value("document", json::object());
+            local_ = state_from_document(doc);
+            local_.exists = doc.value("exists", false);
+            local_.delta = compute_delta(local_.desired, local_.reported);
+            last_delta_version_ = content->value("last_delta_version", std::uint64_t{0});
+            const json pending = content->value("pending", json::object());
+            if (pending.contains("desired")) pending_desired_ = pending["desired"];
+            if (pending.contains("reported")) pending_reported_ = pending["reported"];
+        } catch (const json::exception& e) {
+            client_.log(LogLevel::Error, "shadow: the file '" + file_->path() + "' is malformed (" + e.what() +
+                                             "); starting without it");
+            local_ = ShadowState{};
+            pending_desired_.reset();
+            pending_reported_.reset();
+        }
+    }
+
+    Client& client_;
+    const ShadowOptions opts_;
+    const ShadowTopics topics_;
+    std::string update_accepted_, update_rejected_, get_accepted_, get_rejected_, delete_accepted_, delete_rejected_;
+    std::optional<detail::ShadowFile> file_;
+
+    mutable std::mutex mu_;
+    std::condition_variable cv_;        // waiters of results and requests
+    std::condition_variable timer_cv_;  // the timer thread
+    bool stop_ = false;
+    bool connected_ = false;
+    bool dirty_ = false;  // the persisted file is behind
+    ShadowState local_;
+    std::uint64_t last_delta_version_ = 0;
+    std::optional<json> pending_desired_, pending_reported_;
+    std::uint64_t pending_gen_ = 1;
+    std::optional<Inflight> inflight_;
+    std::map<std::uint64_t, Result> results_;  // by the highest generation an update covered
+    std::map<std::string, std::shared_ptr<std::optional<Result>>> requests_;
+    std::map<std::uint64_t, std::shared_ptr<Handler>> handlers_;
+    std::uint64_t next_handler_ = 0;
+
+    std::vector<std::uint64_t> sub_ids_;
+    std::uint64_t listener_id_ = 0;
+    std::thread timer_;
+};
+
+// ---- Shadow ----------------------------------------------------------------------------------
+
+Shadow::Shadow(Client& client, ShadowOptions options) : impl_(std::make_shared<Impl>(client, std::move(options))) {
+    impl_->start();
+}
+
+Shadow::~Shadow() { impl_->shutdown(); }
+
+json Shadow::report(const json& reported, milliseconds timeout) {
+    return impl_->wait_generation(impl_->enqueue(std::nullopt, reported), timeout);
+}
+
+void Shadow::report_async(const json& reported) { impl_->enqueue(std::nullopt, reported); }
+
+json Shadow::desire(const json& desired, milliseconds timeout) {
+    return impl_->wait_generation(impl_->enqueue(desired, std::nullopt), timeout);
+}
+
+void Shadow::desire_async(const json& desired) { impl_->enqueue(desired, std::nullopt); }
+
+json Shadow::update(const ShadowUpdate& u, milliseconds timeout) {
+    if (const auto err = validate_update(u))
+        throw Error(Status::InvalidArgument, "invalid shadow update: " + err->message);
+    ShadowUpdate copy = u;
+    copy.client_token.reset();
+    return Impl::take(impl_->request(ShadowOperation::Update, copy.to_json(), timeout));
+}
+
+json Shadow::update_with(const UpdateBuilder& build, unsigned retries, milliseconds timeout) {
+    if (!build) throw Error(Status::InvalidArgument, "update_with: the builder is empty");
+    for (;;) {
+        ShadowState current;
+        try {
+            current = get(timeout);
+        } catch (const ShadowRequestError& e) {
+            if (e.status() != Status::NotFound) throw;
+        }
+        ShadowUpdate u = build(current);
+        u.version = current.version;
+        try {
+            return update(u, timeout);
+        } catch (const ShadowRequestError& e) {
+            if (e.status() != Status::Conflict || retries == 0) throw;
+            --retries;
+        }
+    }
+}
+
+ShadowState Shadow::get(milliseconds timeout) {
+    const json payload = Impl::take(impl_->request(ShadowOperation::Get, json::object(), timeout));
+    return state_from_document(payload);
+}
+
+void Shadow::remove(milliseconds timeout) {
+    Impl::take(impl_->request(ShadowOperation::Delete, json::object(), timeout));
+}
+
+ShadowState Shadow::state() const { return impl_->state(); }
+
+std::uint64_t Shadow::on_delta(DeltaHandler handler) {
+    if (!handler) throw Error(Status::InvalidArgument, "on_delta: the handler is empty");
+    return impl_->add_handler(std::nullopt, std::move(handler), {});
+}
+
+std::uint64_t Shadow::on_delta(std::string_view pointer, DeltaHandler handler) {
+    if (!handler) throw Error(Status::InvalidArgument, "on_delta: the handler is empty");
+    std::optional<json::json_pointer> path;
+    try {
+        path = json::json_pointer(std::string(pointer));
+    } catch (const json::exception& e) {
+        throw Error(Status::InvalidArgument, "on_delta: '" + std::string(pointer) +
+                                                 "' is not a JSON pointer such as \"/led\": " + e.what());
+    }
+    return impl_->add_handler(std::move(path), std::move(handler), {});
+}
+
+std::uint64_t Shadow::on_change(ChangeHandler handler) {
+    if (!handler) throw Error(Status::InvalidArgument, "on_change: the handler is empty");
+    return impl_->add_handler(std::nullopt, {}, std::move(handler));
+}
+
+void Shadow::remove_handler(std::uint64_t id) { impl_->remove_handler(id); }
+const ShadowTopics& Shadow::topics() const { return impl_->topics(); }
+
+}  // namespace twinlink

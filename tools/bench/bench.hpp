@@ -1,0 +1,33 @@
+// One benchmark scenario's result, and the scenarios.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "twinlink/datapoint.hpp"
+
+namespace twinlink::bench {
+
+struct Result {
+    std::string scenario;
+    std::size_t points = 0;  ///< datapoints, or shadow updates
+    std::size_t messages = 0;
+    double seconds = 0;
+    double cpu_seconds = 0;
+    double points_per_second = 0;
+    double payload_bytes_per_point = 0;
+    double wire_bytes_per_point = 0;
+    long peak_rss_kb = 0;
+    nlohmann::json extra = nlohmann::json::object();  ///< scenario-specific figures (latencies, ...)
+};
+
+nlohmann::json to_json(const Result& r);
+Result result_from_json(const nlohmann::json& j);
+
+Result run_twinlink_cpp(const std::string& broker, Encoding encoding, std::size_t points);
+Result run_twinlink_capi(const std::string& broker, Encoding encoding, std::size_t points);
+Result run_paho_per_message(const std::string& broker, std::size_t points);
+
+}  // namespace twinlink::bench

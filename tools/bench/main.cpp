@@ -1,0 +1,137 @@
+// twinlink-bench: runs each benchmark scenario in a child process of its own (so CPU time and
+// peak RSS are the scenario's alone), prints a table and writes the results as JSON.
+//
+//   twinlink-bench --broker mqtt://127.0.0.1:PORT --out results.json [--points N] [--baseline-points N]
+//   twinlink-bench --broker URI --scenario NAME --points N      (one scenario; prints one JSON line)
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.hpp"
+
+namespace tb = twinlink::bench;
+
+namespace {
+
+struct Args {
+    std::string broker;
+    std::string out;
+    std::string scenario;
+    std::size_t points = 2000000;
+    std::size_t baseline_points = 100000;
+};
+
+int usage(const char* argv0) {
+    std::fprintf(stderr,
+                 "usage: %s --broker URI [--out FILE] [--points N] [--baseline-points N] [--scenario NAME]\n"
+                 "scenarios: cpp-json cpp-cbor capi-json capi-cbor paho-per-message\n",
+                 argv0);
+    return 2;
+}
+
+tb::Result run_scenario(const Args& a) {
+    using twinlink::Encoding;
+    if (a.scenario == "cpp-json") return tb::run_twinlink_cpp(a.broker, Encoding::Json, a.points);
+    if (a.scenario == "cpp-cbor") return tb::run_twinlink_cpp(a.broker, Encoding::Cbor, a.points);
+    if (a.scenario == "capi-json") return tb::run_twinlink_capi(a.broker, Encoding::Json, a.points);
+    if (a.scenario == "capi-cbor") return tb::run_twinlink_capi(a.broker, Encoding::Cbor, a.points);
+    if (a.scenario == "paho-per-message") return tb::run_paho_per_message(a.broker, a.points);
+    throw std::runtime_error("unknown scenario '" + a.scenario + "'");
+}
+
+// Runs `self --scenario NAME` and reads the JSON line it prints.
+tb::Result run_child(const char* self, const Args& a, const std::string& scenario, std::size_t points) {
+    int fds[2];
+    if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+    const pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        const std::string p = std::to_string(points);
+        execl(self, self, "--broker", a.broker.c_str(), "--scenario", scenario.c_str(), "--points", p.c_str(),
+              static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    close(fds[1]);
+    std::string output;
+    char buf[4096];
+    for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) output.append(buf, std::size_t(n));
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw std::runtime_error("scenario " + scenario + " failed");
+    return tb::result_from_json(nlohmann::json::parse(output));
+}
+
+void print_table(const std::vector<tb::Result>& results, double baseline_rate) {
+    std::printf("\n%-46s %12s %10s %9s %9s %10s %9s\n", "scenario", "points/s", "vs base", "B/point", "wire B/pt",
+                "CPU s/M", "RSS MiB");
+    for (const auto& r : results) {
+        std::printf("%-46s %12.0f %9.1fx %9.1f %9.1f %10.2f %9.1f\n", r.scenario.c_str(), r.points_per_second,
+                    baseline_rate > 0 ? r.points_per_second / baseline_rate : 0.0, r.payload_bytes_per_point,
+                    r.wire_bytes_per_point, r.cpu_seconds / double(r.points) * 1e6, double(r.peak_rss_kb) / 1024.0);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Args a;
+    for (int i = 1; i < argc; ++i) {
+        const auto next = [&](const char* name) -> std::string {
+            if (i + 1 >= argc) throw std::runtime_error(std::string(name) + " needs a value");
+            return argv[++i];
+        };
+        try {
+            if (!std::strcmp(argv[i], "--broker")) a.broker = next("--broker");
+            else if (!std::strcmp(argv[i], "--out")) a.out = next("--out");
+            else if (!std::strcmp(argv[i], "--scenario")) a.scenario = next("--scenario");
+            else if (!std::strcmp(argv[i], "--points")) a.points = std::stoul(next("--points"));
+            else if (!std::strcmp(argv[i], "--baseline-points")) a.baseline_points = std::stoul(next("--baseline-points"));
+            else return usage(argv[0]);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "%s\n", e.what());
+            return usage(argv[0]);
+        }
+    }
+    if (a.broker.empty()) return usage(argv[0]);
+    try {
+        if (!a.scenario.empty()) {
+            std::cout << tb::to_json(run_scenario(a)).dump() << std::endl;
+            return 0;
+        }
+        std::vector<tb::Result> results;
+        const std::vector<std::pair<std::string, std::size_t>> plan = {
+            {"paho-per-message", a.baseline_points}, {"cpp-json", a.points}, {"cpp-cbor", a.points},
+            {"capi-json", a.points},                 {"capi-cbor", a.points}};
+        for (const auto& [scenario, points] : plan) {
+            std::fprintf(stderr, "running %s (%zu points)...\n", scenario.c_str(), points);
+            results.push_back(run_child("/proc/self/exe", a, scenario, points));
+        }
+        const double baseline = results.front().points_per_second;
+        print_table(results, baseline);
+        if (!a.out.empty()) {
+            nlohmann::json j = nlohmann::json::array();
+            for (const auto& r : results) {
+                auto e = tb::to_json(r);
+                e["speedup_vs_baseline"] = r.points_per_second / baseline;
+                j.push_back(e);
+            }
+            std::ofstream(a.out) << nlohmann::json{{"datapoints", j}}.dump(2) << "\n";
+            std::printf("\nresults written to %s\n", a.out.c_str());
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "twinlink-bench: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

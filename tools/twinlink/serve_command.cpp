@@ -1,0 +1,123 @@
+// `twinlink serve`: the local cloud. Runs the shadow service (and, when it is built, the datapoint
+// sink) on one broker connection, with one SQLite database, until SIGINT or SIGTERM.
+#include <csignal>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "command_line.hpp"
+#include "commands.hpp"
+#include "connection.hpp"
+#include "stop_signals.hpp"
+#include "twinlink/client.hpp"
+#include "twinlink/database.hpp"
+#include "twinlink/shadow_service.hpp"
+
+#if __has_include("twinlink/datapoint_sink.hpp")
+#include "twinlink/datapoint_sink.hpp"
+#define TWINLINK_SERVE_DATAPOINTS 1
+#else
+#define TWINLINK_SERVE_DATAPOINTS 0
+#endif
+
+namespace twinlink::cli {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kName = "twinlink serve";
+
+std::string describe(const ShadowServiceStats& s) {
+    std::string rejected;
+    for (const auto& [code, n] : s.rejected_by_code)
+        rejected += (rejected.empty() ? "" : ", ") + std::to_string(code) + ": " + std::to_string(n);
+    return std::to_string(s.requests) + " shadow requests (" + std::to_string(s.updates) + " updates, " +
+           std::to_string(s.gets) + " gets, " + std::to_string(s.deletes) + " deletes), " +
+           std::to_string(s.accepted) + " accepted, " + std::to_string(s.rejected) + " rejected" +
+           (rejected.empty() ? "" : " (" + rejected + ")");
+}
+
+int serve(const std::vector<std::string>& args) {
+    CommandLine cli(kName, "",
+                    "Runs the local cloud on a broker: the shadow service, which answers the shadow requests\n"
+                    "of every device and keeps the documents in a SQLite database"
+#if TWINLINK_SERVE_DATAPOINTS
+                    ", and the datapoint sink,\nwhich stores the datapoint batches devices send"
+#endif
+                    ".\nPrints \"twinlink serve: ready\" on stderr once it answers; stops on SIGINT or SIGTERM.");
+    cli.option("db", "PATH", "SQLite database file, created when missing (\":memory:\" for none)");
+    add_connection_options(cli, "info");
+    add_topic_options(cli);
+    cli.option("max-payload", "BYTES", "largest shadow request accepted (larger ones get 413)", "65536");
+    cli.epilog("example:\n  twinlink serve --broker mqtt://127.0.0.1:1883 --db cloud.db");
+    if (!cli.parse(args, 0, 0)) return kExitOk;
+    if (!cli.given("db")) throw UsageError("--db PATH is required");
+
+    ShadowServiceOptions service_options;
+    service_options.profile = topic_profile(cli);
+    service_options.prefix = cli.value("prefix");
+    service_options.limits.max_payload_bytes = parse_positive("max-payload", cli.value("max-payload"));
+    try {
+        validate_topic_prefix(service_options.prefix);
+    } catch (const Error& e) {
+        throw UsageError(std::string("--prefix: ") + e.what());
+    }
+    ClientOptions client_opts = client_options(cli);
+    const auto log = [sink = client_opts.log, level = client_opts.log_level](LogLevel l, const std::string& message) {
+        if (l <= level) sink(l, message);
+    };
+
+    // Before any thread exists, so that every thread inherits the blocked mask.
+    StopSignals signals;
+
+    Database db(cli.value("db"));
+    ShadowStore shadow_store(db);
+#if TWINLINK_SERVE_DATAPOINTS
+    DatapointStore datapoint_store(db);
+#endif
+    log(LogLevel::Info, "database " + db.path() + " (" + std::to_string(shadow_store.list().size()) +
+                            " shadows stored)");
+
+    Client client(client_opts);
+    client.start();
+    log(LogLevel::Info, "connecting to " + client_opts.brokers.front() +
+                            (client_opts.brokers.size() > 1 ? " (and the other brokers given)" : ""));
+    auto waited = 0ms;
+    while (!client.connected()) {
+        if (const int sig = signals.wait(100ms)) {
+            log(LogLevel::Info, std::string("stopped by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                                    " before connecting");
+            return kExitOk;
+        }
+        waited += 100ms;
+        if (waited == 10s) log(LogLevel::Warning, "still waiting for the broker; retrying in the background");
+    }
+
+    auto shadow_service = std::make_unique<ShadowService>(client, shadow_store, service_options);
+    for (const auto& filter : shadow_service->filters()) log(LogLevel::Debug, "shadow service subscribed to " + filter);
+#if TWINLINK_SERVE_DATAPOINTS
+    auto datapoint_sink = std::make_unique<DatapointSink>(client, datapoint_store, DatapointSinkOptions{});
+#endif
+    client_opts.log(LogLevel::Info, "ready");  // whatever the log level: scripts wait for it
+
+    int sig = 0;
+    while ((sig = signals.wait(60s)) == 0) log(LogLevel::Debug, describe(shadow_service->stats()));
+    log(LogLevel::Info, std::string("stopping (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
+
+#if TWINLINK_SERVE_DATAPOINTS
+    datapoint_sink.reset();
+#endif
+    const ShadowServiceStats stats = shadow_service->stats();
+    shadow_service.reset();
+    client.disconnect(2s);  // lets the last responses reach the broker
+    log(LogLevel::Info, describe(stats));
+    return kExitOk;
+}
+
+}  // namespace
+}  // namespace twinlink::cli
+
+int run_serve_command(int argc, char** argv) {
+    using namespace twinlink::cli;
+    return run_guarded(kName, [&] { return serve(words(argc, argv, 1)); });
+}
