@@ -67,12 +67,15 @@ Result run_twinlink_cpp(const std::string& broker, Encoding encoding, std::size_
     Datapoints dp(client, o);
     Stopwatch watch;
     for (std::size_t i = 0; i < points; ++i) dp.record(kSeriesNames[i % kSeries], value_of(i));
+    const double record_seconds = watch.seconds();
     dp.flush(milliseconds(300000));
     const auto stats = dp.stats();
     const auto cs = client.stats();
     if (stats.acked_points != points) throw std::runtime_error("not every point was acknowledged");
-    return finish(std::string("twinlink C++ ") + (encoding == Encoding::Json ? "json" : "cbor"), points, watch,
-                  double(cs.bytes_out), cs.messages_out, std::string("tl/bench-device/dp").size());
+    Result r = finish(std::string("twinlink C++ ") + (encoding == Encoding::Json ? "json" : "cbor"), points, watch,
+                      double(cs.bytes_out), cs.messages_out, std::string("tl/bench-device/dp").size());
+    r.extra["record_ns_per_point"] = record_seconds / double(points) * 1e9;
+    return r;
 }
 
 Result run_twinlink_capi(const std::string& broker, Encoding encoding, std::size_t points) {
@@ -99,6 +102,7 @@ Result run_twinlink_capi(const std::string& broker, Encoding encoding, std::size
     Stopwatch watch;
     for (std::size_t i = 0; i < points; ++i)
         check(tl_datapoints_record_double(dp, kSeriesNames[i % kSeries], value_of(i), TL_NOW));
+    const double record_seconds = watch.seconds();
     check(tl_datapoints_flush(dp, 300000));
     tl_datapoint_stats s{};
     s.struct_size = sizeof s;
@@ -110,14 +114,16 @@ Result run_twinlink_capi(const std::string& broker, Encoding encoding, std::size
     tl_client_disconnect(client, 2000);
     tl_client_free(client);
     if (s.acked_points != points) throw std::runtime_error("not every point was acknowledged");
-    return finish(std::string("twinlink C ABI ") + (encoding == Encoding::Json ? "json" : "cbor"), points, watch,
-                  double(cs.bytes_out), cs.messages_out, std::string("tl/bench-device/dp").size());
+    Result r = finish(std::string("twinlink C ABI ") + (encoding == Encoding::Json ? "json" : "cbor"), points, watch,
+                      double(cs.bytes_out), cs.messages_out, std::string("tl/bench-device/dp").size());
+    r.extra["record_ns_per_point"] = record_seconds / double(points) * 1e9;
+    return r;
 }
 
 Result run_paho_per_message(const std::string& broker, std::size_t points) {
     // What a device does without batching: one QoS 1 message per point, JSON, through Paho C++'s
     // async client, keeping a window of publishes in flight as a well-written client would.
-    mqtt::async_client client(broker, "bench-paho", mqtt::create_options(MQTTVERSION_3_1_1), nullptr);
+    mqtt::async_client client(broker, "bench-paho", mqtt::create_options(MQTTVERSION_3_1_1, 2000), nullptr);
     mqtt::connect_options co;
     co.set_clean_session(true);
     co.set_max_inflight(1024);

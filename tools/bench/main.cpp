@@ -73,12 +73,14 @@ tb::Result run_child(const char* self, const Args& a, const std::string& scenari
 }
 
 void print_table(const std::vector<tb::Result>& results, double baseline_rate) {
-    std::printf("\n%-46s %12s %10s %9s %9s %10s %9s\n", "scenario", "points/s", "vs base", "B/point", "wire B/pt",
-                "CPU s/M", "RSS MiB");
+    std::printf("\n%-44s %11s %9s %8s %9s %9s %8s %8s\n", "scenario (acknowledged end to end)", "points/s",
+                "vs base", "B/point", "wire B/pt", "CPU s/M", "RSS MiB", "ns/rec");
     for (const auto& r : results) {
-        std::printf("%-46s %12.0f %9.1fx %9.1f %9.1f %10.2f %9.1f\n", r.scenario.c_str(), r.points_per_second,
+        const double record_ns = r.extra.value("record_ns_per_point", 0.0);
+        std::printf("%-44s %11.0f %8.1fx %8.1f %9.1f %9.2f %8.1f %8s\n", r.scenario.c_str(), r.points_per_second,
                     baseline_rate > 0 ? r.points_per_second / baseline_rate : 0.0, r.payload_bytes_per_point,
-                    r.wire_bytes_per_point, r.cpu_seconds / double(r.points) * 1e6, double(r.peak_rss_kb) / 1024.0);
+                    r.wire_bytes_per_point, r.cpu_seconds / double(r.points) * 1e6, double(r.peak_rss_kb) / 1024.0,
+                    record_ns > 0 ? std::to_string(int(record_ns)).c_str() : "-");
     }
 }
 

@@ -67,7 +67,10 @@ Client::Impl::Impl(ClientOptions options)
         std::lock_guard<std::mutex> lock(mu_);
         if (tls_error_.empty()) tls_error_ = msg;
     });
-    mqtt::create_options create(opts_.mqtt_version == MqttVersion::V5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
+    // Paho refuses to queue more than max_buffered_messages commands (100 by default), even while
+    // connected; the client's own window must fit.
+    mqtt::create_options create(opts_.mqtt_version == MqttVersion::V5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1,
+                                static_cast<int>(opts_.max_inflight) + 64);
     try {
         paho_ = std::make_unique<mqtt::async_client>(brokers_.front().paho_uri(), client_id_, create, nullptr);
     } catch (const mqtt::exception& e) {
