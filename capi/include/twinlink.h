@@ -20,5 +20,6 @@
 #include "twinlink/client.h"
 #include "twinlink/shadow.h"
 #include "twinlink/datapoints.h"
+#include "twinlink/device.h"
 
 #endif /* TWINLINK_H */

@@ -9,17 +9,10 @@
 
 #include "boundary.hpp"
 #include "handles.hpp"
+#include "handles.hpp"
 #include "twinlink/client.hpp"
 #include "twinlink/topic.hpp"
 
-struct tl_client_options {
-    twinlink::ClientOptions core;
-};
-
-struct tl_client {
-    explicit tl_client(twinlink::ClientOptions options) : core(std::move(options)) {}
-    twinlink::Client core;
-};
 
 namespace twinlink::capi {
 namespace {
@@ -73,7 +66,6 @@ std::uint32_t clamp_ms(std::chrono::milliseconds ms) {
 
 }  // namespace
 
-twinlink::Client& core_of(tl_client& client) { return client.core; }
 
 }  // namespace twinlink::capi
 

@@ -9,14 +9,6 @@
 #include "handles.hpp"
 #include "twinlink/datapoints.hpp"
 
-struct tl_datapoint_options {
-    twinlink::DatapointOptions core;
-};
-
-struct tl_datapoints {
-    tl_datapoints(twinlink::Client& client, twinlink::DatapointOptions options) : core(client, std::move(options)) {}
-    twinlink::Datapoints core;
-};
 
 namespace twinlink::capi {
 namespace {
@@ -55,9 +47,10 @@ tl_status tl_datapoint_options_set_topic(tl_datapoint_options* options, const ch
 tl_status tl_datapoint_options_set_encoding(tl_datapoint_options* options, tl_encoding encoding) {
     return guard(__func__, [&] {
         auto& o = deref(options, "options");
-        if (encoding != TL_ENCODING_JSON && encoding != TL_ENCODING_CBOR)
-            invalid("encoding " + std::to_string(static_cast<int>(encoding)) + " is not a tl_encoding");
-        o.core.encoding = static_cast<twinlink::Encoding>(encoding);
+        const int value = raw_enum(encoding);
+        if (value != TL_ENCODING_JSON && value != TL_ENCODING_CBOR)
+            invalid("encoding " + std::to_string(value) + " is not a tl_encoding");
+        o.core.encoding = static_cast<twinlink::Encoding>(value);
     });
 }
 
@@ -78,14 +71,15 @@ tl_status tl_datapoint_options_set_spool(tl_datapoint_options* options, const ch
                                          tl_fsync_policy fsync, uint32_t fsync_interval_ms) {
     return guard(__func__, [&] {
         auto& o = deref(options, "options");
-        if (fsync != TL_FSYNC_EVERY_BATCH && fsync != TL_FSYNC_INTERVAL && fsync != TL_FSYNC_NEVER)
-            invalid("fsync " + std::to_string(static_cast<int>(fsync)) + " is not a tl_fsync_policy");
+        const int policy = raw_enum(fsync);
+        if (policy != TL_FSYNC_EVERY_BATCH && policy != TL_FSYNC_INTERVAL && policy != TL_FSYNC_NEVER)
+            invalid("fsync " + std::to_string(policy) + " is not a tl_fsync_policy");
         if (max_bytes == 0) invalid("max_bytes must be positive");
-        if (fsync == TL_FSYNC_INTERVAL && fsync_interval_ms == 0) invalid("fsync_interval_ms must be positive");
+        if (policy == TL_FSYNC_INTERVAL && fsync_interval_ms == 0) invalid("fsync_interval_ms must be positive");
         twinlink::SpoolOptions spool;
         spool.dir = require_text(dir, "dir");
         spool.max_bytes = max_bytes;
-        spool.fsync = static_cast<twinlink::FsyncPolicy>(fsync);
+        spool.fsync = static_cast<twinlink::FsyncPolicy>(policy);
         spool.fsync_interval = milliseconds(fsync_interval_ms);
         o.core.spool = std::move(spool);
     });
@@ -105,10 +99,11 @@ tl_status tl_datapoint_options_set_backpressure(tl_datapoint_options* options, t
                                                 uint32_t block_timeout_ms) {
     return guard(__func__, [&] {
         auto& o = deref(options, "options");
-        if (policy != TL_BACKPRESSURE_DROP_OLDEST && policy != TL_BACKPRESSURE_DROP_NEWEST &&
-            policy != TL_BACKPRESSURE_BLOCK)
-            invalid("policy " + std::to_string(static_cast<int>(policy)) + " is not a tl_backpressure");
-        o.core.backpressure = static_cast<twinlink::BackpressurePolicy>(policy);
+        const int value = raw_enum(policy);
+        if (value != TL_BACKPRESSURE_DROP_OLDEST && value != TL_BACKPRESSURE_DROP_NEWEST &&
+            value != TL_BACKPRESSURE_BLOCK)
+            invalid("policy " + std::to_string(value) + " is not a tl_backpressure");
+        o.core.backpressure = static_cast<twinlink::BackpressurePolicy>(value);
         o.core.block_timeout = milliseconds(block_timeout_ms);
     });
 }
@@ -147,7 +142,7 @@ tl_status tl_datapoints_new(tl_datapoints** out, tl_client* client, const char* 
         auto& c = deref(client, "client");
         twinlink::DatapointOptions o = options ? options->core : twinlink::DatapointOptions{};
         o.device = require_text(device, "device");
-        *out = new tl_datapoints(core_of(c), std::move(o));
+        *out = new tl_datapoints(c.core, std::move(o));
     });
 }
 

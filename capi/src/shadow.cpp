@@ -10,14 +10,6 @@
 #include "output.hpp"
 #include "twinlink/shadow.hpp"
 
-struct tl_shadow_options {
-    twinlink::ShadowOptions core;
-};
-
-struct tl_shadow {
-    tl_shadow(twinlink::Client& client, twinlink::ShadowOptions options) : core(client, std::move(options)) {}
-    twinlink::Shadow core;
-};
 
 namespace twinlink::capi {
 namespace {
@@ -83,10 +75,11 @@ tl_status tl_shadow_options_set_name(tl_shadow_options* options, const char* nam
 tl_status tl_shadow_options_set_profile(tl_shadow_options* options, tl_topic_profile profile, const char* prefix) {
     return guard(__func__, [&] {
         auto& o = deref(options, "options");
-        if (profile != TL_PROFILE_TWINLINK && profile != TL_PROFILE_AWS)
-            invalid("profile " + std::to_string(static_cast<int>(profile)) + " is not a tl_topic_profile");
+        const int value = raw_enum(profile);
+        if (value != TL_PROFILE_TWINLINK && value != TL_PROFILE_AWS)
+            invalid("profile " + std::to_string(value) + " is not a tl_topic_profile");
         if (prefix != nullptr) twinlink::validate_topic_prefix(prefix);
-        o.core.profile = static_cast<twinlink::TopicProfile>(profile);
+        o.core.profile = static_cast<twinlink::TopicProfile>(value);
         if (prefix != nullptr) o.core.prefix = prefix;
     });
 }
@@ -109,7 +102,7 @@ tl_status tl_shadow_new(tl_shadow** out, tl_client* client, const char* device, 
         auto& c = deref(client, "client");
         twinlink::ShadowOptions o = options ? options->core : twinlink::ShadowOptions{};
         o.device = require_text(device, "device");
-        *out = new tl_shadow(core_of(c), std::move(o));
+        *out = new tl_shadow(c.core, std::move(o));
     });
 }
 
