@@ -8,6 +8,10 @@
 
 #include <gtest/gtest.h>
 
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+
 #include "broker.hpp"
 #include "test_util.hpp"
 #include "twinlink/client.hpp"
@@ -21,12 +25,27 @@ using twinlink::testing::Broker;
 
 constexpr long kMaxGrowthKib = 4 * 1024;
 
+// Under valgrind or AddressSanitizer the resident size measures the tool's own bookkeeping
+// (shadow memory, quarantine), so growth is reported but not judged; the tool judges leaks.
+bool rss_is_meaningful() {
+#if defined(__SANITIZE_ADDRESS__)
+    return false;
+#elif defined(RUNNING_ON_VALGRIND)
+    return RUNNING_ON_VALGRIND == 0;
+#else
+    return true;
+#endif
+}
+
 // TWINLINK_TEST_CYCLES=N runs N connect/disconnect cycles (N/5 create/destroy cycles) instead of
-// 1000 (200), for a quicker look or a run under valgrind. The warm-up is a tenth of the cycles.
+// 300 (200), for a longer soak or a run under valgrind; at least 10. The warm-up is a tenth.
+// 300 by default because Paho C 1.3.11 takes ~1.1 s for every reconnect of a client (its receive
+// thread polls new sockets once a second); the C ABI suite runs 1000 full new/connect/disconnect/
+// free cycles, which do not pay that delay.
 int cycles(int default_count, int divisor) {
     if (const char* env = std::getenv("TWINLINK_TEST_CYCLES")) {
         const int n = std::atoi(env) / divisor;
-        if (n >= 10) return n;
+        if (n > 0) return n < 10 ? 10 : n;
     }
     return default_count;
 }
@@ -49,7 +68,7 @@ TEST(Cycles, ConnectDisconnectOnOneClient) {
     Broker broker(plain());
     ClientOptions o = options_for(broker.uri());
     Client client(o);
-    const int total = cycles(1000, 1), warm = total / 10;
+    const int total = cycles(300, 1), warm = total / 10;
     long rss_warm = -1;
     const auto start = Clock::now();
     for (int i = 1; i <= total; ++i) {
@@ -64,7 +83,9 @@ TEST(Cycles, ConnectDisconnectOnOneClient) {
               << elapsed_since(start).count() << " ms" << std::endl;
     report("connect/disconnect", warm, rss_warm, total, rss_total);
     ASSERT_GT(rss_warm, 0);
-    EXPECT_LT(rss_total - rss_warm, kMaxGrowthKib);
+    if (rss_is_meaningful()) {
+        EXPECT_LT(rss_total - rss_warm, kMaxGrowthKib);
+    }
     EXPECT_EQ(client.stats().connects, static_cast<std::uint64_t>(total));
 }
 
@@ -89,7 +110,9 @@ TEST(Cycles, CreateConnectDestroy) {
               << elapsed_since(start).count() << " ms" << std::endl;
     report("create/destroy", warm, rss_warm, total, rss_total);
     ASSERT_GT(rss_warm, 0);
-    EXPECT_LT(rss_total - rss_warm, kMaxGrowthKib);
+    if (rss_is_meaningful()) {
+        EXPECT_LT(rss_total - rss_warm, kMaxGrowthKib);
+    }
 }
 
 }  // namespace

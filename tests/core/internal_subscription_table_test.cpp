@@ -23,7 +23,10 @@ std::set<std::uint64_t> ids(const std::vector<std::shared_ptr<twinlink::detail::
     return out;
 }
 
-std::vector<std::pair<std::string, int>> sorted(std::vector<std::pair<std::string, int>> v) {
+// The filters with their QoS, sorted (identifiers are checked separately).
+std::vector<std::pair<std::string, int>> sorted(const std::vector<SubscriptionTable::Filter>& filters) {
+    std::vector<std::pair<std::string, int>> v;
+    for (const auto& f : filters) v.emplace_back(f.filter, f.qos);
     std::sort(v.begin(), v.end());
     return v;
 }
@@ -116,3 +119,18 @@ TEST(InternalSubscriptionTable, ClearDeactivatesEverything) {
 }
 
 }  // namespace
+
+TEST(SubscriptionTable, EachFilterHasOneIdentifierSharedByItsSubscriptions) {
+    SubscriptionTable t;
+    const auto a1 = t.add("a/+", 0, [](const MessageView&) {}).subscription;
+    const auto a2 = t.add("a/+", 1, [](const MessageView&) {}).subscription;
+    const auto b = t.add("b/#", 0, [](const MessageView&) {}).subscription;
+    EXPECT_EQ(a1->identifier, a2->identifier);
+    EXPECT_NE(a1->identifier, b->identifier);
+    EXPECT_GT(a1->identifier, 0);
+    const auto only_a = t.with_identifiers({a1->identifier});
+    ASSERT_EQ(only_a.size(), 2u);
+    EXPECT_EQ(only_a[0]->filter, "a/+");
+    EXPECT_EQ(only_a[1]->filter, "a/+");
+    EXPECT_TRUE(t.with_identifiers({9999}).empty());
+}

@@ -157,8 +157,9 @@ TEST_F(ModuleHooks, LogWritesToTheSinkRespectingTheLevel) {
         return false;
     }));
     for (const auto& l : lines.items()) {
-        if (l.second.find("module says hello") != std::string::npos)
+        if (l.second.find("module says hello") != std::string::npos) {
             EXPECT_EQ(l.first, LogLevel::Warning);
+        }
         EXPECT_EQ(l.second.find("too chatty"), std::string::npos) << "debug line passed an info filter";
     }
 }

@@ -85,7 +85,9 @@ TEST_F(Reconnect, BackoffStaysWithinBoundsAndReconnectsWhenBrokerReturns) {
         EXPECT_NE(e.reason, Status::Ok);
         EXPECT_FALSE(e.message.empty());
         EXPECT_EQ(e.broker, broker_.uri());
-        if (i > 0) EXPECT_GE(e.attempt, waits[i - 1].event.attempt) << "attempt count went down";
+        if (i > 0) {
+            EXPECT_GE(e.attempt, waits[i - 1].event.attempt) << "attempt count went down";
+        }
     }
     // The client waited each retry_in before the attempt that failed and led to the next event.
     // Summed over all events, so that one late dispatch of an event cannot fake a short wait.

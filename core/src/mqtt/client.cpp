@@ -301,7 +301,11 @@ void Client::Impl::on_delivery(std::uint64_t ticket, bool ok, int reason_code) {
         std::lock_guard<std::mutex> lock(mu_);
         const auto it = inflight_.find(ticket);
         if (it == inflight_.end()) return;  // already timed out, or queued again after a loss
-        if (!ok && reason_code < 0x80) {
+        // Only an MQTT 5 PUBACK carries a refusal (0x80..0xA2); anything else, 255 ("no reason
+        // code") included, is Paho giving up on the message, most likely because the connection
+        // is going away.
+        const bool refused = opts_.mqtt_version == MqttVersion::V5 && reason_code >= 0x80 && reason_code < 0xFF;
+        if (!ok && !refused) {
             // Most likely the connection is going away; the connection thread decides shortly.
             it->second.failed = true;
             it->second.failed_at = Clock::now();
@@ -322,10 +326,17 @@ void Client::Impl::on_delivery(std::uint64_t ticket, bool ok, int reason_code) {
 
 // ---- Subscribe ------------------------------------------------------------------------------
 
-void Client::Impl::send_subscribe(const std::string& filter, int qos) {
+mqtt::token_ptr Client::Impl::subscribe_request(const std::string& filter, int qos, int identifier) {
+    if (opts_.mqtt_version != MqttVersion::V5) return paho_->subscribe(filter, qos);
+    mqtt::properties props;
+    props.add(mqtt::property(mqtt::property::SUBSCRIPTION_IDENTIFIER, identifier));
+    return paho_->subscribe(filter, qos, mqtt::subscribe_options(), props);
+}
+
+void Client::Impl::send_subscribe(const std::string& filter, int qos, int identifier) {
     mqtt::token_ptr tok;
     try {
-        tok = paho_->subscribe(filter, qos);
+        tok = subscribe_request(filter, qos, identifier);
     } catch (const mqtt::exception& e) {
         throw Error(Status::NotConnected, "subscribe to '" + filter + "': " + e.what());
     }
@@ -353,7 +364,7 @@ std::uint64_t Client::Impl::subscribe(std::string_view filter, int qos, MessageH
     }
     if (!send) return added.subscription->id;
     try {
-        send_subscribe(added.subscription->filter, qos);
+        send_subscribe(added.subscription->filter, qos, added.subscription->identifier);
     } catch (const Error& e) {
         if (e.status() == Status::NotConnected) return added.subscription->id;  // made at reconnect
         bool unused = false;
@@ -405,10 +416,19 @@ void Client::Impl::remove_connection_listener(std::uint64_t id) {
 void Client::Impl::on_message(mqtt::const_message_ptr message) {
     ++counters_.messages_in;
     counters_.bytes_in += message->get_payload_ref().size();
+    // With MQTT 5 a broker sends one copy per matching subscription, each naming its subscription
+    // identifier: route a copy only to that filter's handlers, so a handler sees a message once.
+    std::vector<int> identifiers;
+    if (opts_.mqtt_version == MqttVersion::V5) {
+        const auto& props = message->get_properties();
+        for (std::size_t i = 0, n = props.count(mqtt::property::SUBSCRIPTION_IDENTIFIER); i < n; ++i)
+            identifiers.push_back(mqtt::get<int>(props, mqtt::property::SUBSCRIPTION_IDENTIFIER, i));
+    }
     std::vector<std::shared_ptr<detail::Subscription>> direct, dispatched;
     {
         std::lock_guard<std::mutex> lock(mu_);
-        for (auto& sub : subs_.matching(message->get_topic()))
+        auto targets = identifiers.empty() ? subs_.matching(message->get_topic()) : subs_.with_identifiers(identifiers);
+        for (auto& sub : targets)
             (sub->delivery == Delivery::Direct ? direct : dispatched).push_back(std::move(sub));
     }
     if (!direct.empty()) deliver(*message, direct);

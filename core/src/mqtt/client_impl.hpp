@@ -80,6 +80,10 @@ private:
     bool attempt_connect(unsigned attempt);
     bool await_connect(const mqtt::token_ptr& token, std::optional<detail::ConnectFailure>& failure);
     bool finish_connect();
+    void resubscribe(const std::vector<detail::SubscriptionTable::Filter>& filters);
+    void publish_presence_online();
+    /// SUBSCRIBE for one filter; with MQTT 5 it carries the filter's subscription identifier.
+    mqtt::token_ptr subscribe_request(const std::string& filter, int qos, int identifier);
     ServeEnd serve();
     void handle_loss();
     void close_gracefully();
@@ -98,7 +102,7 @@ private:
     void on_message(mqtt::const_message_ptr message);
     void on_connection_lost(const std::string& cause);
     void deliver(const mqtt::message& message, const std::vector<std::shared_ptr<detail::Subscription>>& targets);
-    void send_subscribe(const std::string& filter, int qos);
+    void send_subscribe(const std::string& filter, int qos, int identifier);
     bool stop_requested() const;
     std::string current_tls_error() const;
 

@@ -153,38 +153,13 @@ bool Client::Impl::finish_connect() {
     // sees Connected and sends its own SUBSCRIBE.
     for (;;) {
         std::uint64_t generation;
-        std::vector<std::pair<std::string, int>> filters;
+        std::vector<detail::SubscriptionTable::Filter> filters;
         {
             std::lock_guard<std::mutex> lock(mu_);
             generation = subs_.generation();
             filters = subs_.filters();
         }
-        if (!filters.empty()) {
-            auto names = std::make_shared<mqtt::string_collection>();
-            std::vector<int> qos;
-            for (const auto& [f, q] : filters) {
-                names->push_back(f);
-                qos.push_back(q);
-            }
-            try {
-                auto tok = paho_->subscribe(names, qos);
-                if (!wait_token(tok, opts_.operation_timeout)) throw mqtt::exception(MQTTASYNC_FAILURE, "no SUBACK in time");
-                // A refused filter is not reported per filter: Paho C++ 1.2's SUBACK reason codes
-                // are unreliable, so they are not read.
-            } catch (const mqtt::exception& e) {
-                if (paho_->is_connected())
-                    log_.warning(std::string("the broker refused a subscription after connect: ") + e.what());
-                else  // serve() will see lost_ and start over
-                    on_connection_lost(std::string("subscribing after connect failed: ") + e.what());
-            }
-        }
-        if (!opts_.presence.topic.empty()) {
-            try {
-                paho_->publish(opts_.presence.topic, opts_.presence.online.data(), opts_.presence.online.size(), 1, true);
-            } catch (const mqtt::exception& e) {
-                log_.warning(std::string("publishing the online presence failed: ") + e.what());
-            }
-        }
+        if (!filters.empty()) resubscribe(filters);
         std::unique_lock<std::mutex> lock(mu_);
         if (subs_.generation() != generation) continue;
         state_ = ConnectionState::Connected;
@@ -195,9 +170,46 @@ bool Client::Impl::finish_connect() {
         lock.unlock();
         ++counters_.connects;
         if (again) ++counters_.reconnects;
+        publish_presence_online();
         set_state(ConnectionState::Connected, Status::Ok, "");
         pump();
         return true;
+    }
+}
+
+void Client::Impl::resubscribe(const std::vector<detail::SubscriptionTable::Filter>& filters) {
+    try {
+        std::vector<mqtt::token_ptr> tokens;
+        if (opts_.mqtt_version == MqttVersion::V5) {
+            // One subscription identifier per SUBSCRIBE packet, so one packet per filter.
+            for (const auto& f : filters) tokens.push_back(subscribe_request(f.filter, f.qos, f.identifier));
+        } else {
+            auto names = std::make_shared<mqtt::string_collection>();
+            std::vector<int> qos;
+            for (const auto& f : filters) {
+                names->push_back(f.filter);
+                qos.push_back(f.qos);
+            }
+            tokens.push_back(paho_->subscribe(names, qos));
+        }
+        // A refused filter is not reported per filter: Paho C++ 1.2's SUBACK reason codes are
+        // unreliable, so they are not read.
+        for (const auto& tok : tokens)
+            if (!wait_token(tok, opts_.operation_timeout)) throw mqtt::exception(MQTTASYNC_FAILURE, "no SUBACK in time");
+    } catch (const mqtt::exception& e) {
+        if (paho_->is_connected())
+            log_.warning(std::string("the broker refused a subscription after connect: ") + e.what());
+        else  // serve() will see lost_ and start over
+            on_connection_lost(std::string("subscribing after connect failed: ") + e.what());
+    }
+}
+
+void Client::Impl::publish_presence_online() {
+    if (opts_.presence.topic.empty()) return;
+    try {
+        paho_->publish(opts_.presence.topic, opts_.presence.online.data(), opts_.presence.online.size(), 1, true);
+    } catch (const mqtt::exception& e) {
+        log_.warning(std::string("publishing the online presence failed: ") + e.what());
     }
 }
 

@@ -14,8 +14,17 @@ int SubscriptionTable::max_qos(std::string_view filter) const {
 }
 
 SubscriptionTable::Added SubscriptionTable::add(std::string filter, int qos, MessageHandler handler, Delivery delivery) {
-    const bool broker_subscribe = max_qos(filter) < qos;
+    const int existing_qos = max_qos(filter);
+    const bool broker_subscribe = existing_qos < qos;
     auto sub = std::make_shared<Subscription>();
+    if (existing_qos >= 0) {
+        for (const auto& s : subs_)
+            if (s->filter == filter) sub->identifier = s->identifier;
+    } else {
+        // MQTT 5 allows 1 to 268435455; wrapping around after that many filters is harmless in practice.
+        next_identifier_ = next_identifier_ % 268435455 + 1;
+        sub->identifier = next_identifier_;
+    }
     sub->id = ++next_id_;
     sub->filter = std::move(filter);
     sub->qos = qos;
@@ -43,14 +52,21 @@ std::vector<std::shared_ptr<Subscription>> SubscriptionTable::matching(std::stri
     return out;
 }
 
-std::vector<std::pair<std::string, int>> SubscriptionTable::filters() const {
-    std::vector<std::pair<std::string, int>> out;
+std::vector<std::shared_ptr<Subscription>> SubscriptionTable::with_identifiers(const std::vector<int>& identifiers) const {
+    std::vector<std::shared_ptr<Subscription>> out;
+    for (const auto& s : subs_)
+        if (std::find(identifiers.begin(), identifiers.end(), s->identifier) != identifiers.end()) out.push_back(s);
+    return out;
+}
+
+std::vector<SubscriptionTable::Filter> SubscriptionTable::filters() const {
+    std::vector<Filter> out;
     for (const auto& s : subs_) {
-        const auto it = std::find_if(out.begin(), out.end(), [&](const auto& f) { return f.first == s->filter; });
+        const auto it = std::find_if(out.begin(), out.end(), [&](const auto& f) { return f.filter == s->filter; });
         if (it == out.end())
-            out.emplace_back(s->filter, s->qos);
+            out.push_back({s->filter, s->qos, s->identifier});
         else
-            it->second = std::max(it->second, s->qos);
+            it->qos = std::max(it->qos, s->qos);
     }
     return out;
 }

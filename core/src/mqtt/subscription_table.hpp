@@ -20,6 +20,9 @@ struct Subscription {
     int qos = 0;
     MessageHandler handler;
     Delivery delivery = Delivery::Dispatcher;
+    /// MQTT 5 subscription identifier of the filter (shared by every subscription to it), so that
+    /// the copy a broker sends per matching subscription reaches only that filter's handlers.
+    int identifier = 0;
     /// Cleared on removal; the dispatcher checks it just before each call.
     std::atomic<bool> active{true};
 };
@@ -37,9 +40,16 @@ public:
     std::shared_ptr<Subscription> remove(std::uint64_t id, bool& filter_unused);
 
     std::vector<std::shared_ptr<Subscription>> matching(std::string_view topic) const;
+    /// The subscriptions whose filter has one of these identifiers.
+    std::vector<std::shared_ptr<Subscription>> with_identifiers(const std::vector<int>& identifiers) const;
 
-    /// Every distinct filter with the highest QoS any of its subscriptions asked for.
-    std::vector<std::pair<std::string, int>> filters() const;
+    struct Filter {
+        std::string filter;
+        int qos;  ///< the highest any of its subscriptions asked for
+        int identifier;
+    };
+    /// Every distinct filter.
+    std::vector<Filter> filters() const;
 
     /// Removes and deactivates everything.
     std::vector<std::shared_ptr<Subscription>> clear();
@@ -52,6 +62,7 @@ private:
 
     std::vector<std::shared_ptr<Subscription>> subs_;
     std::uint64_t next_id_ = 0;
+    int next_identifier_ = 0;
     std::uint64_t generation_ = 0;
 };
 
