@@ -201,6 +201,10 @@ tl_status tl_client_options_set_tls_verify_hostname(tl_client_options* options, 
     return guard(__func__, [&] { deref(options, "options").core.tls.verify_hostname = verify != 0; });
 }
 
+tl_status tl_client_options_set_tcp_nodelay(tl_client_options* options, int nodelay) {
+    return guard(__func__, [&] { deref(options, "options").core.tcp_nodelay = nodelay != 0; });
+}
+
 tl_status tl_client_options_set_tls_insecure(tl_client_options* options, int insecure) {
     return guard(__func__, [&] { deref(options, "options").core.tls.insecure = insecure != 0; });
 }

@@ -29,5 +29,7 @@ Result result_from_json(const nlohmann::json& j);
 Result run_twinlink_cpp(const std::string& broker, Encoding encoding, std::size_t points);
 Result run_twinlink_capi(const std::string& broker, Encoding encoding, std::size_t points);
 Result run_paho_per_message(const std::string& broker, std::size_t points);
+/// `updates` shadow updates spread over `devices` devices, `window` requests in flight per device.
+Result run_shadow(const std::string& broker, std::size_t devices, std::size_t window, std::size_t updates);
 
 }  // namespace twinlink::bench

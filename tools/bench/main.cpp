@@ -26,12 +26,14 @@ struct Args {
     std::string scenario;
     std::size_t points = 2000000;
     std::size_t baseline_points = 100000;
+    std::size_t shadow_updates = 20000;
 };
 
 int usage(const char* argv0) {
     std::fprintf(stderr,
-                 "usage: %s --broker URI [--out FILE] [--points N] [--baseline-points N] [--scenario NAME]\n"
-                 "scenarios: cpp-json cpp-cbor capi-json capi-cbor paho-per-message\n",
+                 "usage: %s --broker URI [--out FILE] [--points N] [--baseline-points N] [--shadow-updates N]\n"
+                 "       [--scenario NAME]\n"
+                 "scenarios: cpp-json cpp-cbor capi-json capi-cbor paho-per-message shadow-1 shadow-100\n",
                  argv0);
     return 2;
 }
@@ -43,6 +45,8 @@ tb::Result run_scenario(const Args& a) {
     if (a.scenario == "capi-json") return tb::run_twinlink_capi(a.broker, Encoding::Json, a.points);
     if (a.scenario == "capi-cbor") return tb::run_twinlink_capi(a.broker, Encoding::Cbor, a.points);
     if (a.scenario == "paho-per-message") return tb::run_paho_per_message(a.broker, a.points);
+    if (a.scenario == "shadow-1") return tb::run_shadow(a.broker, 1, 16, a.points);
+    if (a.scenario == "shadow-100") return tb::run_shadow(a.broker, 100, 1, a.points);
     throw std::runtime_error("unknown scenario '" + a.scenario + "'");
 }
 
@@ -84,6 +88,15 @@ void print_table(const std::vector<tb::Result>& results, double baseline_rate) {
     }
 }
 
+void print_shadow_table(const std::vector<tb::Result>& results) {
+    std::printf("\n%-44s %11s %9s %9s %9s\n", "shadow update round trip (request to accepted)", "updates/s", "p50 ms",
+                "p99 ms", "CPU s/k");
+    for (const auto& r : results)
+        std::printf("%-44s %11.0f %9.2f %9.2f %9.3f\n", r.scenario.c_str(), r.points_per_second,
+                    r.extra.value("p50_ms", 0.0), r.extra.value("p99_ms", 0.0),
+                    r.cpu_seconds / double(r.points) * 1e3);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -99,6 +112,7 @@ int main(int argc, char** argv) {
             else if (!std::strcmp(argv[i], "--scenario")) a.scenario = next("--scenario");
             else if (!std::strcmp(argv[i], "--points")) a.points = std::stoul(next("--points"));
             else if (!std::strcmp(argv[i], "--baseline-points")) a.baseline_points = std::stoul(next("--baseline-points"));
+            else if (!std::strcmp(argv[i], "--shadow-updates")) a.shadow_updates = std::stoul(next("--shadow-updates"));
             else return usage(argv[0]);
         } catch (const std::exception& e) {
             std::fprintf(stderr, "%s\n", e.what());
@@ -121,14 +135,22 @@ int main(int argc, char** argv) {
         }
         const double baseline = results.front().points_per_second;
         print_table(results, baseline);
+        std::vector<tb::Result> shadows;
+        for (const auto& [scenario, updates] : std::vector<std::pair<std::string, std::size_t>>{
+                 {"shadow-1", a.shadow_updates}, {"shadow-100", a.shadow_updates}}) {
+            std::fprintf(stderr, "running %s (%zu updates)...\n", scenario.c_str(), updates);
+            shadows.push_back(run_child("/proc/self/exe", a, scenario, updates));
+        }
+        print_shadow_table(shadows);
         if (!a.out.empty()) {
-            nlohmann::json j = nlohmann::json::array();
+            nlohmann::json j = nlohmann::json::array(), sj = nlohmann::json::array();
             for (const auto& r : results) {
                 auto e = tb::to_json(r);
                 e["speedup_vs_baseline"] = r.points_per_second / baseline;
                 j.push_back(e);
             }
-            std::ofstream(a.out) << nlohmann::json{{"datapoints", j}}.dump(2) << "\n";
+            for (const auto& r : shadows) sj.push_back(tb::to_json(r));
+            std::ofstream(a.out) << nlohmann::json{{"datapoints", j}, {"shadow", sj}}.dump(2) << "\n";
             std::printf("\nresults written to %s\n", a.out.c_str());
         }
     } catch (const std::exception& e) {

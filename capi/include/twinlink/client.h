@@ -131,6 +131,11 @@ TL_API tl_status tl_client_options_set_offline_queue(tl_client_options *options,
  * Errors: TL_EINVAL. */
 TL_API tl_status tl_client_options_set_max_inflight(tl_client_options *options, uint32_t max_inflight);
 
+/* Nagle's algorithm off (TCP_NODELAY) on the broker connection when non-zero, the default: Paho
+ * leaves it on, and a small request or response can then wait ~40 ms for a delayed acknowledgement.
+ * Errors: TL_EINVAL. */
+TL_API tl_status tl_client_options_set_tcp_nodelay(tl_client_options *options, int nodelay);
+
 /* Log sink and the most verbose level it receives. Default: none (silent; when the environment
  * variable TWINLINK_LOG is error|warning|info|debug, lines of that level go to stderr).
  * Like the connection callback's, the user_data is shared by every client made from these options:

@@ -93,6 +93,9 @@ struct ClientOptions {
     std::size_t queue_max_bytes = 16u * 1024u * 1024u; ///< offline queue bound, payload bytes
     OverflowPolicy overflow = OverflowPolicy::RejectNew;
     std::size_t max_inflight = 256;  ///< messages handed to the network and not yet acknowledged
+    /// Turn Nagle's algorithm off on the connection (TCP_NODELAY), which Paho leaves on: without
+    /// it a small request or response can wait ~40 ms per hop for a delayed acknowledgement.
+    bool tcp_nodelay = true;
     LogHandler log;                  ///< empty: silent (or stderr when TWINLINK_LOG is set)
     LogLevel log_level = LogLevel::Info;
     /// Connection state changes; runs on the dispatcher thread.

@@ -3,6 +3,7 @@
 #include "mqtt/client_impl.hpp"
 
 #include "mqtt/reconnect_backoff.hpp"
+#include "mqtt/tcp_socket.hpp"
 
 namespace twinlink {
 
@@ -170,6 +171,11 @@ bool Client::Impl::finish_connect() {
         lock.unlock();
         ++counters_.connects;
         if (again) ++counters_.reconnects;
+        if (opts_.tcp_nodelay) {
+            std::vector<detail::Endpoint> endpoints;
+            for (const auto& b : brokers_) endpoints.push_back({b.host, b.port});
+            detail::disable_nagle(endpoints);
+        }
         publish_presence_online();
         set_state(ConnectionState::Connected, Status::Ok, "");
         pump();

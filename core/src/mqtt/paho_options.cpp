@@ -5,7 +5,7 @@
 #include <mqtt/ssl_options.h>
 #include <mqtt/will_options.h>
 
-#include "mqtt/tcp_probe.hpp"
+#include "mqtt/tcp_socket.hpp"
 #include "twinlink/topic.hpp"
 
 namespace twinlink::detail {
