@@ -1,5 +1,7 @@
 #include "datapoints/batch_assembler.hpp"
 
+#include <algorithm>
+
 #include "twinlink/uuid7.hpp"
 
 namespace twinlink::detail {
@@ -42,9 +44,28 @@ std::size_t BatchAssembler::cost_estimate(const PendingPoint& p, const PointBuff
         case ValueKind::Int: return kPointOverhead + 21;
         case ValueKind::Bool: return kPointOverhead + 6;
         case ValueKind::String: return kPointOverhead + 6 * buffer.strings[p.ref].size() + 2;  // \u00XX escapes
-        case ValueKind::Object: return kPointOverhead + 2 * buffer.objects[p.ref].dump().size();
+        case ValueKind::Object: {
+            // JSON writes the object as dump() does; CBOR may take up to 9 bytes for a number that
+            // JSON writes in 4 ("0.1,").
+            const std::size_t text = buffer.objects[p.ref].dump().size();
+            return kPointOverhead + (encoding_ == Encoding::Cbor ? 3 : 2) * text;
+        }
     }
     return kPointOverhead;
+}
+
+// Offsets count from the smallest timestamp, so a point earlier than every other in the batch
+// moves them all: each may grow from its narrowest form to the width of the new range.
+std::size_t BatchAssembler::shift_cost(const OpenBatch& batch, std::int64_t ts) const {
+    if (batch.encoder.points() == 0 || ts >= batch.min_ts) return 0;
+    const std::uint64_t range = static_cast<std::uint64_t>(batch.max_ts) - static_cast<std::uint64_t>(ts);
+    std::size_t width = 1;  // the narrowest offset takes 1 byte (CBOR) or 1 digit (JSON)
+    if (encoding_ == Encoding::Cbor) {
+        width = range < 24 ? 1 : range < 256 ? 2 : range < 65536 ? 3 : range <= 0xffffffffu ? 5 : 9;
+    } else {
+        for (std::uint64_t r = range; r >= 10; r /= 10) ++width;
+    }
+    return batch.encoder.points() * (width - 1);
 }
 
 void BatchAssembler::add(const PointBuffer& buffer, const std::vector<std::string>& names, std::uint64_t& next_seq,
@@ -57,10 +78,18 @@ void BatchAssembler::add(const PointBuffer& buffer, const std::vector<std::strin
         OpenBatch& batch = single ? *single : batch_for(topic);
         const std::string& key = single ? topic_template_ : topic;
         auto& enc = batch.encoder;
-        if (enc.points() > 0 && (enc.points() >= limits_.max_points ||
-                                 enc.size_estimate() + cost_estimate(p, buffer) + kEnvelope > limits_.max_bytes))
+        if (enc.points() > 0 &&
+            (enc.points() >= limits_.max_points ||
+             enc.size_estimate() + cost_estimate(p, buffer) + shift_cost(batch, p.timestamp_ms) + kEnvelope >
+                 limits_.max_bytes))
             close(key, batch, next_seq, out);
-        if (enc.points() == 0) batch.opened_at = buffer.first_at;
+        if (enc.points() == 0) {
+            batch.opened_at = buffer.first_at;
+            batch.min_ts = batch.max_ts = p.timestamp_ms;
+        } else {
+            batch.min_ts = std::min(batch.min_ts, p.timestamp_ms);
+            batch.max_ts = std::max(batch.max_ts, p.timestamp_ms);
+        }
         switch (p.kind) {
             case ValueKind::Double: enc.add(series, p.timestamp_ms, p.d); break;
             case ValueKind::Int: enc.add(series, p.timestamp_ms, p.i); break;

@@ -53,10 +53,12 @@ private:
         explicit OpenBatch(Encoding e, const std::string& device) : encoder(e, device) {}
         BatchEncoder encoder;
         Clock::time_point opened_at;
+        std::int64_t min_ts = 0, max_ts = 0;  // of the points in the batch
     };
     OpenBatch& batch_for(const std::string& topic);
     void close(const std::string& topic, OpenBatch& batch, std::uint64_t& next_seq, std::vector<ClosedBatch>& out);
     std::size_t cost_estimate(const PendingPoint& p, const PointBuffer& buffer) const;
+    std::size_t shift_cost(const OpenBatch& batch, std::int64_t ts) const;
 
     Encoding encoding_;
     std::string device_;

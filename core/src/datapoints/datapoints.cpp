@@ -12,6 +12,7 @@
 #include "datapoints/batch_assembler.hpp"
 #include "datapoints/point_buffer.hpp"
 #include "datapoints/rate_limiter.hpp"
+#include "twinlink/batch_codec.hpp"
 #include "twinlink/shadow_topics.hpp"
 #include "twinlink/topic.hpp"
 
@@ -75,9 +76,22 @@ public:
         publish_summary();
     }
 
-    void start() { thread_ = std::thread(&Impl::run, this); }
+    void start() {
+        // Batches wait in the backlog while the client is offline (see send_ready()); a reconnect
+        // wakes the batcher to send them.
+        listener_ = client_.add_connection_listener([weak = weak_from_this()](const ConnectionEvent& e) {
+            if (e.state != ConnectionState::Connected) return;
+            if (auto self = weak.lock()) {
+                std::lock_guard<std::mutex> lock(self->mu_);
+                self->poke_ = true;
+                self->wake_.notify_one();
+            }
+        });
+        thread_ = std::thread(&Impl::run, this);
+    }
 
     void shutdown() {
+        client_.remove_connection_listener(listener_);
         {
             std::lock_guard<std::mutex> lock(mu_);
             stop_ = true;
@@ -134,6 +148,23 @@ public:
         DatapointStats s = stats_;
         s.pending_points = pending_.size() + open_points_;
         return s;
+    }
+
+    /// Throws Error(InvalidArgument) when a batch holding nothing but this point would exceed
+    /// batch_max_bytes: the batcher could only send it over the limit. `worst_bytes` bounds the
+    /// encoded size of the value, so the exact check runs only for values near the limit.
+    void check_fits(std::string_view name, const DatapointValue& value, std::size_t worst_bytes) const {
+        // The rest of a one-point batch: member names, device, batch id, seq, t0, the series name
+        // (escaped, at most twice its bytes) and a time offset.
+        const std::size_t envelope = 160 + opts_.device.size() + 2 * name.size();
+        if (worst_bytes + envelope <= opts_.batch_max_bytes) return;
+        BatchEncoder alone(opts_.encoding, opts_.device);
+        alone.add(name, 0, value);
+        const std::size_t size = alone.size_estimate();
+        if (size > opts_.batch_max_bytes)
+            throw Error(Status::InvalidArgument, "record: a point of '" + std::string(name) + "' would take " +
+                                                     std::to_string(size) + " bytes in a batch of its own; "
+                                                     "batch_max_bytes is " + std::to_string(opts_.batch_max_bytes));
     }
 
 private:
@@ -259,6 +290,10 @@ private:
 
     void send_ready(Clock::time_point now) {
         send_retry_at_.reset();
+        // A batch handed to an offline client would sit in the client's queue, out of reach of
+        // the backpressure policy: DropOldest would count it as discarded while the client still
+        // sends it after reconnecting, and its memory would not count against the backlog bound.
+        if (!client_.connected()) return;
         while (backlog_->sent() < opts_.max_inflight_batches) {
             ClosedBatch* b = backlog_->next_unsent();
             if (!b) return;
@@ -374,6 +409,7 @@ private:
     std::uint64_t stats_batches_ = 0, stats_batched_ = 0, stats_sent_ = 0;
     std::uint64_t acked_batches_ = 0, acked_points_ = 0, dropped_points_ = 0, dropped_batches_ = 0;
 
+    std::uint64_t listener_ = 0;
     std::thread thread_;
 };
 
@@ -417,7 +453,9 @@ void Datapoints::record(std::string_view name, bool value, std::int64_t ts) {
 }
 
 void Datapoints::record(std::string_view name, std::string_view value, std::int64_t ts) {
-    validate_value(DatapointValue(std::string(value)));
+    const DatapointValue checked{std::string(value)};
+    validate_value(checked);
+    impl_->check_fits(name, checked, 6 * value.size() + 2);  // JSON escapes a byte in at most 6
     impl_->append(name, 1, ts == kNow ? nullptr : &ts, [value](PendingPoint& p, detail::PointBuffer& b, std::size_t) {
         p.kind = ValueKind::String;
         p.ref = static_cast<std::uint32_t>(b.strings.size());
@@ -426,7 +464,10 @@ void Datapoints::record(std::string_view name, std::string_view value, std::int6
 }
 
 void Datapoints::record(std::string_view name, const nlohmann::json& object, std::int64_t ts) {
-    validate_value(DatapointValue(object));
+    const DatapointValue checked{object};
+    validate_value(checked);
+    // CBOR may take up to 9 bytes for a number that JSON writes in 4 ("0.1,").
+    impl_->check_fits(name, checked, 3 * object.dump().size());
     impl_->append(name, 1, ts == kNow ? nullptr : &ts, [&object](PendingPoint& p, detail::PointBuffer& b, std::size_t) {
         p.kind = ValueKind::Object;
         p.ref = static_cast<std::uint32_t>(b.objects.size());
