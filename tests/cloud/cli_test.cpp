@@ -31,6 +31,12 @@ bool contains(const std::string& haystack, const std::string& needle) {
     return haystack.find(needle) != std::string::npos;
 }
 
+std::size_t count(const std::string& haystack, const std::string& needle) {
+    std::size_t n = 0;
+    for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
+    return n;
+}
+
 TEST(TwinlinkTool, HelpAndUsageErrors) {
     auto r = twinlink({"--help"});
     EXPECT_EQ(r.exit_code, 0) << r.output;
@@ -94,15 +100,18 @@ protected:
     }
 
     void start_serve(std::vector<std::string> extra = {}) {
-        std::vector<std::string> argv = {kTool, "serve", "--broker", broker_.uri(), "--db", dir_ + "/cloud.db"};
+        std::vector<std::string> argv = {kTool, "serve", "--broker", broker_.uri(), "--db", dir_ + "/cloud.db",
+                                         "--log-level", "debug"};
         argv.insert(argv.end(), extra.begin(), extra.end());
         proc::SpawnOptions o;
         o.argv = argv;
         o.output_path = log_;
         o.die_with_parent = true;
+        // The log is appended to by every serve of the test: wait for one more "ready".
+        const std::size_t readies = count(proc::read_file(log_), "twinlink serve: ready");
         serve_pid_ = proc::spawn(o);
         const auto deadline = std::chrono::steady_clock::now() + 20s;
-        while (!contains(proc::read_file(log_), "twinlink serve: ready")) {
+        while (count(proc::read_file(log_), "twinlink serve: ready") == readies) {
             ASSERT_TRUE(proc::is_alive(serve_pid_)) << "serve exited:\n" << proc::read_file(log_);
             ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "serve not ready:\n" << proc::read_file(log_);
             std::this_thread::sleep_for(20ms);
@@ -184,7 +193,7 @@ TEST_F(TwinlinkServe, DocumentsSurviveARestartOfServe) {
     ASSERT_EQ(stop_serve(), 0);
     start_serve();
     const auto r = shadow({"get", "keeper", "--path", "/version"});
-    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(r.exit_code, 0) << r.output << "\nserve:\n" << proc::read_file(log_);
     EXPECT_EQ(r.output, "2\n");
 }
 

@@ -506,10 +506,14 @@ TEST_F(ShadowEndToEnd, PersistedShadowKnowsItsStateWhileTheBrokerIsDown) {
         auto app_client = connected_client();
         Shadow device(*device_client, opts);
         Shadow app(*app_client, shadow_options("persistent"));
+        Recorder<Delta> seen;
+        device.on_delta([seen](const json& d, std::uint64_t v) { seen.push({d, v}); });
         device.report({{"x", 1}}, kLong);
         app.desire({{"y", 2}}, kLong);
+        ASSERT_TRUE(seen.wait_count(1));  // the delta is seen before the restart
         ASSERT_TRUE(wait_until([&] { return device.state().desired.value("y", 0) == 2; }));
         version = device.state().version;
+        ASSERT_EQ(seen.items()[0].version, version);
         device_client->disconnect(2s);
     }
     broker_.kill();

@@ -96,7 +96,16 @@ int serve(const std::vector<std::string>& args) {
     auto shadow_service = std::make_unique<ShadowService>(client, shadow_store, service_options);
     for (const auto& filter : shadow_service->filters()) log(LogLevel::Debug, "shadow service subscribed to " + filter);
 #if TWINLINK_SERVE_DATAPOINTS
-    auto datapoint_sink = std::make_unique<DatapointSink>(client, datapoint_store, DatapointSinkOptions{});
+    // The sink's default filters are under the default prefix; --prefix moves them with the shadows.
+    DatapointSinkOptions sink_options;
+    const std::string default_head = std::string(kDefaultTopicPrefix) + "/";
+    if (service_options.profile == TopicProfile::Twinlink) {
+        for (auto& filter : sink_options.filters)
+            if (filter.rfind(default_head, 0) == 0) filter = service_options.prefix + "/" + filter.substr(default_head.size());
+    }
+    auto datapoint_sink = std::make_unique<DatapointSink>(client, datapoint_store, sink_options);
+    for (const auto& filter : datapoint_sink->options().filters)
+        log(LogLevel::Debug, "datapoint sink subscribed to " + filter);
 #endif
     client_opts.log(LogLevel::Info, "ready");  // whatever the log level: scripts wait for it
 
@@ -105,12 +114,18 @@ int serve(const std::vector<std::string>& args) {
     log(LogLevel::Info, std::string("stopping (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
 
 #if TWINLINK_SERVE_DATAPOINTS
+    const DatapointSinkStats sink_stats = datapoint_sink->stats();
     datapoint_sink.reset();
 #endif
     const ShadowServiceStats stats = shadow_service->stats();
     shadow_service.reset();
     client.disconnect(2s);  // lets the last responses reach the broker
     log(LogLevel::Info, describe(stats));
+#if TWINLINK_SERVE_DATAPOINTS
+    log(LogLevel::Info, std::to_string(sink_stats.batches) + " datapoint batches (" +
+                            std::to_string(sink_stats.points) + " points), " + std::to_string(sink_stats.duplicates) +
+                            " duplicates dropped, " + std::to_string(sink_stats.rejected) + " rejected");
+#endif
     return kExitOk;
 }
 

@@ -226,18 +226,20 @@ int watch(const std::vector<std::string>& args) {
     Shadow& shadow = cmd.open(10s);
 
     // Shared with the handlers, which may outlive this frame by a little if connect() throws.
-    // A line that repeats the previous one of its kind is not printed: a get that finds the
-    // document unchanged reports it again.
+    // A line that repeats the previous one of its kind (but for the timestamp) is not printed: a
+    // get that finds the document unchanged reports it again.
     struct Output {
         std::mutex mu;
         std::optional<unsigned long> count;
         unsigned long lines = 0;
         std::string last_document, last_delta;
         void print(const json& line, std::string& last) {
-            std::string text = line.dump();
+            json key = line;
+            key.erase("timestamp");
+            std::string text = key.dump();
             std::lock_guard<std::mutex> lock(mu);
             if ((count && lines >= *count) || text == last) return;
-            std::cout << text << std::endl;
+            std::cout << line.dump() << std::endl;
             last = std::move(text);
             ++lines;
         }

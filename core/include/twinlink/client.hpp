@@ -137,8 +137,10 @@ enum class Delivery : int {
     Dispatcher = 0,
     /// Directly on the network thread, before the dispatcher sees the message. Only for short,
     /// non-blocking handlers of modules built on the client (the shadow's response matching), so
-    /// that a dispatcher callback can wait for a response without deadlocking. Such a handler may
-    /// publish and dispatch() but must not call subscribe, unsubscribe, connect or disconnect.
+    /// that a dispatcher callback can wait for a response without deadlocking. Paho holds its
+    /// global lock while it delivers, so such a handler may only update its own state, wake
+    /// waiters and dispatch(): publishing from it can deadlock against a thread handing messages
+    /// to Paho, and subscribe, unsubscribe, connect and disconnect wait for Paho's threads.
     Direct = 1,
 };
 /// Called once per publish on the dispatcher thread: Status::Ok when the broker acknowledged

@@ -345,8 +345,11 @@ private:
         {
             std::lock_guard<std::mutex> lock(mu_);
             if (stop_) return;
-            connected_ = connected;
+            const bool was_connected = std::exchange(connected_, connected);
             if (!connected) {
+                // A Connecting event that the dispatcher delivers after connect() returned: no
+                // connection this shadow knew of was lost, so a request made meanwhile stands.
+                if (!was_connected) return;
                 requeue_inflight_locked();
                 for (auto& [token, slot] : requests_)
                     if (!slot->has_value()) *slot = Result{Status::NotConnected, 0, "the connection was lost", {}};
