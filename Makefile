@@ -6,7 +6,9 @@
 #   make test-sanitize   ASan/UBSan build in build-asan/, then its tests
 #   make test-valgrind   the tests labelled `valgrind`, under valgrind
 #   make demo            build, then scripts/demo
-#   make bench           build, then scripts/bench
+#   make test-python     the Python binding into .venv, then its pytest suite
+#   make wheel           a Python wheel carrying libtwinlink and Paho (auditwheel), checked in a fresh venv
+#   make bench           build, then scripts/bench and the Python benchmark
 #   make clean           remove the build directories
 
 SHELL := /bin/bash
@@ -27,9 +29,16 @@ VALGRIND_OPTIONS := --error-exitcode=1 --leak-check=full --errors-for-leak-kinds
   --num-callers=40 $(if $(VALGRIND_SUPPRESSIONS),--suppressions=$(abspath $(VALGRIND_SUPPRESSIONS)))
 
 # Every language adds its suite here (test-python, test-node, test-rust, ...); `make test` runs them all.
-TEST_SUITES := test-native
+TEST_SUITES := test-native test-python
 
-.PHONY: all bootstrap build test $(TEST_SUITES) test-sanitize test-valgrind demo bench clean
+# The Python binding: .venv is made by scripts/bootstrap; the extension's CMake build tree is
+# build/python/<tag>, kept between runs so that rebuilds are incremental.
+PYTHON := .venv/bin/python
+PYTHON_BUILD := CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(PYTHON) -m pip
+WHEEL_DIR := build/python/dist
+WHEELHOUSE := build/python/wheelhouse
+
+.PHONY: all bootstrap build test $(TEST_SUITES) test-sanitize test-valgrind demo bench clean python wheel
 
 all: build
 
@@ -49,6 +58,22 @@ test: $(TEST_SUITES)
 test-native: build
 	ctest --test-dir $(BUILD_DIR) $(CTEST_FLAGS)
 
+# The Python package installed into .venv from bindings/python (its tests use the C++ build's
+# `twinlink serve`, hence `build`).
+python: bootstrap
+	$(PYTHON_BUILD) install -q --no-build-isolation --no-deps ./bindings/python
+
+test-python: build python
+	$(PYTHON) -m pytest bindings/python/tests -q
+
+# A wheel for any Linux of its glibc or newer: auditwheel copies in the libraries it needs (Paho,
+# OpenSSL), then it is installed and imported in a fresh virtual environment.
+wheel: bootstrap
+	rm -rf $(WHEEL_DIR) $(WHEELHOUSE)
+	$(PYTHON_BUILD) wheel -q --no-build-isolation --no-deps -w $(WHEEL_DIR) ./bindings/python
+	PATH="$(CURDIR)/.venv/bin:$$PATH" $(PYTHON) -m auditwheel repair -w $(WHEELHOUSE) $(WHEEL_DIR)/twinlink-*.whl
+	bindings/python/packaging/check_wheel $(WHEELHOUSE)/twinlink-*.whl
+
 test-sanitize: bootstrap
 	@$(call configure,$(ASAN_BUILD_DIR),-DTWINLINK_SANITIZE=ON)
 	cmake --build $(ASAN_BUILD_DIR) -j$(JOBS)
@@ -67,8 +92,10 @@ test-valgrind: build
 demo: build
 	scripts/demo
 
-bench: build
+bench: build python
 	@if [ -x scripts/bench ]; then scripts/bench; else echo "No benchmark exists yet."; fi
+	@scripts/bootstrap python_bench
+	$(PYTHON) bindings/python/bench/bench.py
 
 # Needs nothing installed, so no bootstrap.
 clean:

@@ -15,3 +15,16 @@ tl_status raw_set_log_callback(tl_client_options *options, tl_log_cb callback, i
 }
 
 const char *raw_status_str(int status) { return tl_status_str((tl_status)status); }
+
+tl_status raw_set_encoding(tl_datapoint_options *options, int encoding) {
+    return tl_datapoint_options_set_encoding(options, (tl_encoding)encoding);
+}
+
+tl_status raw_set_backpressure(tl_datapoint_options *options, int policy, uint32_t block_timeout_ms) {
+    return tl_datapoint_options_set_backpressure(options, (tl_backpressure)policy, block_timeout_ms);
+}
+
+tl_status raw_set_spool(tl_datapoint_options *options, const char *dir, uint64_t max_bytes, int fsync,
+                        uint32_t fsync_interval_ms) {
+    return tl_datapoint_options_set_spool(options, dir, max_bytes, (tl_fsync_policy)fsync, fsync_interval_ms);
+}

@@ -142,9 +142,9 @@ std::optional<std::int64_t> parse_iso(const std::string& s) {
 /// milliseconds since the epoch, or an ISO 8601 date and time.
 std::int64_t parse_time(std::string_view option, const std::string& text, std::int64_t now) {
     const auto bad = [&] {
-        return UsageError("option '--" + std::string(option) + "' wants a time: a duration before now (30s, 10m, 2h, "
-                          "1d, 1w), milliseconds since the epoch, or an ISO 8601 time like 2024-11-24T17:30:00Z; not '" +
-                          text + "'");
+        return UsageError("option '--" + std::string(option) +
+                          "' wants a time: a duration before now (30s, 10m, 2h, 1d, 1w), milliseconds since the "
+                          "epoch, or an ISO 8601 time like 2024-11-24T17:30:00Z; not '" + text + "'");
     };
     if (text.empty()) throw bad();
     if (const auto iso = parse_iso(text)) return *iso;

@@ -1,0 +1,512 @@
+"""twinlink for asyncio.
+
+::
+
+    from twinlink.aio import Device
+
+    async with Device("sensor-42", broker="mqtt://127.0.0.1:1883") as dev:
+        await dev.shadow.report({"fw": "1.2.0"})
+        async for delta in dev.shadow.deltas():
+            await dev.shadow.report(delta.state)
+
+The objects here wrap the synchronous ones (``.sync``) and share their native handles, so both APIs
+can be used on the same device. Calls that wait run on a thread pool of this module
+(``loop.run_in_executor``) and never block the event loop; callbacks and async iterators get
+their items on the loop that registered them (``loop.call_soon_threadsafe``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Dict,
+    Generic,
+    Optional,
+    TypeVar,
+)
+
+from . import client as _client
+from . import device as _device
+from . import shadow as _shadow
+from ._events import Registration
+from ._log import logger
+from ._options import Brokers, PathLike
+from ._types import ClientStats, ConnectionEvent, ConnectionState, DatapointStats, DeviceStats, Message
+from .datapoints import Datapoints as _SyncDatapoints
+from .datapoints import Timestamp, Value
+from .shadow import Delta, Document
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._options import ClientOptions, DeviceOptions
+
+__all__ = ["Device", "Client", "Shadow", "Datapoints", "Stream"]
+
+T = TypeVar("T")
+
+# Enough threads for many devices waiting on the cloud at once; idle ones cost nothing.
+_MAX_WORKERS = 32
+_executor: Optional[ThreadPoolExecutor] = None
+_executor_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=_MAX_WORKERS, thread_name_prefix="twinlink-aio")
+        return _executor
+
+
+def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> "asyncio.Future[T]":
+    """Runs a blocking call of the synchronous API on the pool; awaitable."""
+    loop = asyncio.get_running_loop()
+    return loop.run_in_executor(_pool(), functools.partial(fn, *args, **kwargs))
+
+
+def _post(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> None:
+    """From any thread: calls fn(*args) on the loop, unless the loop is gone."""
+    try:
+        loop.call_soon_threadsafe(fn, *args)
+    except RuntimeError:  # the loop is closed: nobody is left to tell
+        pass
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop, callback: Callable[..., Any]) -> Callable[..., None]:
+    """A callable for native threads that runs ``callback`` on ``loop``; a coroutine function
+    becomes a task. Exceptions are logged on the "twinlink" logger."""
+
+    def invoke(*args: Any) -> None:
+        try:
+            result = callback(*args)
+            if inspect.isawaitable(result):
+                task = asyncio.ensure_future(result)
+                task.add_done_callback(_log_failure)
+        except Exception:
+            logger.exception("exception in a callback")
+
+    def from_native(*args: Any) -> None:
+        _post(loop, invoke, *args)
+
+    return from_native
+
+
+def _log_failure(task: "asyncio.Future[Any]") -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("exception in a callback", exc_info=task.exception())
+
+
+_CLOSED = object()
+
+
+class Stream(Generic[T]):
+    """An async iterator of items that native threads deliver (deltas, messages, connection
+    events). ``aclose()`` or leaving ``async with`` ends the registration behind it; so does
+    garbage collection of a stream left with ``break``."""
+
+    def __init__(self, start: Callable[["Stream[T]"], Awaitable[Callable[[], Any]]]) -> None:
+        # `start` registers and returns the (blocking) function that unregisters.
+        self._loop = asyncio.get_running_loop()
+        self._queue: "asyncio.Queue[Any]" = asyncio.Queue()
+        self._start = start
+        self._started: "Optional[asyncio.Future[Callable[[], Any]]]" = None
+        self._closed = False
+
+    def _feed(self, item: T) -> None:
+        """Called from any thread."""
+        _post(self._loop, self._queue.put_nowait, item)
+
+    async def _ensure_started(self) -> None:
+        if self._started is None:
+            self._started = asyncio.ensure_future(self._start(self))
+        await asyncio.shield(self._started)
+
+    def __aiter__(self) -> "Stream[T]":
+        return self
+
+    async def __anext__(self) -> T:
+        if self._closed:
+            raise StopAsyncIteration
+        await self._ensure_started()
+        item = await self._queue.get()
+        if item is _CLOSED:
+            raise StopAsyncIteration
+        return item  # type: ignore[no-any-return]
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put_nowait(_CLOSED)
+        stop = self._stop_function()
+        if stop is not None:
+            await _run(stop)
+
+    def _stop_function(self) -> Optional[Callable[[], Any]]:
+        started = self._started
+        if started is None or not started.done() or started.cancelled() or started.exception() is not None:
+            return None
+        return started.result()
+
+    def __del__(self) -> None:
+        if not self._closed:
+            self._closed = True
+            stop = self._stop_function()
+            if stop is not None:
+                try:
+                    _pool().submit(stop)
+                except RuntimeError:
+                    pass  # the interpreter is exiting: everything is closed anyway
+
+    async def __aenter__(self) -> "Stream[T]":
+        await self._ensure_started()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()
+
+
+def _registration_stream(register: Callable[[Callable[[T], None]], Awaitable[Registration]]) -> "Stream[T]":
+    async def start(stream: "Stream[T]") -> Callable[[], Any]:
+        registration = await register(stream._feed)
+        return registration.remove
+
+    return Stream(start)
+
+
+# -- shadows ---------------------------------------------------------------------------------
+
+
+class Shadow:
+    """A shadow, for asyncio: every call is awaited. The synchronous shadow is made on first use
+    (that subscribes, which waits for the broker when connected, on the pool)."""
+
+    def __init__(self, make: Callable[[], _shadow.Shadow], made_at_once: Callable[[], bool]) -> None:
+        self._make = make
+        self._made_at_once = made_at_once
+        self._sync: Optional[_shadow.Shadow] = None
+
+    async def _resolve(self) -> _shadow.Shadow:
+        if self._sync is None:
+            # Offline, making it only registers the subscription: no need for a thread.
+            self._sync = self._make() if self._made_at_once() else await _run(self._make)
+        return self._sync
+
+    @property
+    def sync(self) -> Optional[_shadow.Shadow]:
+        """The synchronous Shadow, once made."""
+        return self._sync
+
+    async def report(self, state: Dict[str, Any], *, timeout: float = 10.0) -> Document:
+        shadow = await self._resolve()
+        return await _run(shadow.report, state, timeout=timeout)
+
+    async def report_nowait(self, state: Dict[str, Any]) -> None:
+        (await self._resolve()).report_nowait(state)
+
+    async def desire(self, state: Dict[str, Any], *, timeout: float = 10.0) -> Document:
+        shadow = await self._resolve()
+        return await _run(shadow.desire, state, timeout=timeout)
+
+    async def desire_nowait(self, state: Dict[str, Any]) -> None:
+        (await self._resolve()).desire_nowait(state)
+
+    async def update(self, request: Dict[str, Any], *, timeout: float = 10.0) -> Document:
+        shadow = await self._resolve()
+        return await _run(shadow.update, request, timeout=timeout)
+
+    async def get(self, *, timeout: float = 10.0) -> Document:
+        shadow = await self._resolve()
+        return await _run(shadow.get, timeout=timeout)
+
+    async def delete(self, *, timeout: float = 10.0) -> None:
+        shadow = await self._resolve()
+        await _run(shadow.delete, timeout=timeout)
+
+    async def document(self) -> Document:
+        """The local copy (see twinlink.Shadow.document)."""
+        return (await self._resolve()).document
+
+    async def on_delta(self, callback: Callable[[Any, int], Any], path: Optional[str] = None) -> Registration:
+        """Calls ``callback(delta, version)`` on this loop for every delta (a coroutine function
+        is run as a task)."""
+        shadow = await self._resolve()
+        return shadow.on_delta(_on_loop(asyncio.get_running_loop(), callback), path)
+
+    async def on_change(self, callback: Callable[[Document], Any]) -> Registration:
+        shadow = await self._resolve()
+        return shadow.on_change(_on_loop(asyncio.get_running_loop(), callback))
+
+    def deltas(self, path: Optional[str] = None) -> "Stream[Delta]":
+        """The deltas as they come: ``async for delta in shadow.deltas(): ...`` (Delta: ``.state``
+        and ``.version``). Registered when iteration starts, or at ``async with``."""
+
+        async def register(feed: Callable[[Delta], None]) -> Registration:
+            shadow = await self._resolve()
+            return shadow.on_delta(lambda state, version: feed(Delta(state, version)), path)
+
+        return _registration_stream(register)
+
+    def changes(self) -> "Stream[Document]":
+        """The local document after every accepted change."""
+
+        async def register(feed: Callable[[Document], None]) -> Registration:
+            shadow = await self._resolve()
+            return shadow.on_change(feed)
+
+        return _registration_stream(register)
+
+    async def close(self) -> None:
+        """Frees a shadow made with ``client.shadow()`` (see twinlink.Shadow.close)."""
+        if self._sync is not None:
+            await _run(self._sync.close)
+
+
+# -- datapoints ------------------------------------------------------------------------------
+
+
+class Datapoints:
+    """Datapoints, for asyncio: recording never waits (unless the backpressure policy is
+    "block"), so record() and record_many() are plain calls; flush() is awaited."""
+
+    def __init__(self, sync: _SyncDatapoints) -> None:
+        self.sync = sync
+        self.record = sync.record  # type: ignore[method-assign]
+        self.record_many = sync.record_many  # type: ignore[method-assign]
+
+    def record(self, name: str, value: Value, timestamp: Timestamp = None) -> None:
+        self.sync.record(name, value, timestamp)
+
+    def record_many(self, name: str, values: Any, timestamps: Optional[Any] = None) -> None:
+        self.sync.record_many(name, values, timestamps)
+
+    async def flush(self, timeout: float = 10.0) -> None:
+        await _run(self.sync.flush, timeout)
+
+    def stats(self) -> DatapointStats:
+        return self.sync.stats()
+
+
+# -- connection events -----------------------------------------------------------------------
+
+
+class _Connection:
+    """What Client and Device share: connection calls and events."""
+
+    sync: Any
+
+    @property
+    def state(self) -> ConnectionState:
+        return self.sync.state  # type: ignore[no-any-return]
+
+    @property
+    def is_connected(self) -> bool:
+        return self.sync.is_connected  # type: ignore[no-any-return]
+
+    @property
+    def closed(self) -> bool:
+        return self.sync.closed  # type: ignore[no-any-return]
+
+    async def disconnect(self, timeout: float = 5.0) -> None:
+        await _run(self.sync.disconnect, timeout)
+
+    def on_connection(self, callback: Callable[[ConnectionEvent], Any]) -> Registration:
+        """Calls ``callback(event)`` on this loop for every connection state change."""
+        return self.sync.on_connection(_on_loop(asyncio.get_running_loop(), callback))  # type: ignore[no-any-return]
+
+    def events(self) -> "Stream[ConnectionEvent]":
+        """The connection events as they come: ``async for event in dev.events(): ...``.
+        Registered at once."""
+        registered: Dict[str, Registration] = {}
+
+        async def start(_stream: "Stream[ConnectionEvent]") -> Callable[[], Any]:
+            return registered["registration"].remove
+
+        stream: "Stream[ConnectionEvent]" = Stream(start)
+        registered["registration"] = self.sync.on_connection(stream._feed)
+        return stream
+
+
+class Client(_Connection):
+    """An MQTT client for asyncio (see twinlink.Client). ``async with`` connects and closes."""
+
+    sync: _client.Client
+
+    def __init__(
+        self,
+        broker: Brokers = None,
+        *,
+        timeout: float = 10.0,
+        **options: "Unpack[ClientOptions]",
+    ) -> None:
+        self.sync = _client.Client(broker, connect=False, **options)
+        self._timeout = timeout
+
+    @classmethod
+    def _wrap(cls, sync: _client.Client) -> "Client":
+        self = cls.__new__(cls)
+        self.sync = sync
+        self._timeout = 10.0
+        return self
+
+    @property
+    def id(self) -> str:
+        return self.sync.id
+
+    async def connect(self, timeout: Optional[float] = None) -> None:
+        await _run(self.sync.connect, self._timeout if timeout is None else timeout)
+
+    async def close(self, timeout: float = 5.0) -> None:
+        await _run(self.sync.close, timeout)
+
+    async def __aenter__(self) -> "Client":
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()
+
+    async def publish(self, topic: str, payload: _client.Payload, qos: int = 1, retain: bool = False) -> int:
+        """Publishes and completes once the broker acknowledged it (QoS 1/2) or it was written
+        (QoS 0); raises the failure (Timeout, Dropped, Canceled). Returns the message id."""
+        loop = asyncio.get_running_loop()
+        done: "asyncio.Future[int]" = loop.create_future()
+
+        def settle(message_id: int, error: Optional[Exception]) -> None:
+            if done.done():
+                return
+            if error is None:
+                done.set_result(message_id)
+            else:
+                done.set_exception(error)
+
+        def completed(message_id: int, error: Optional[Exception]) -> None:
+            _post(loop, settle, message_id, error)
+
+        self.sync.publish(topic, payload, qos, retain, on_complete=completed)
+        return await done
+
+    def publish_nowait(self, topic: str, payload: _client.Payload, qos: int = 1, retain: bool = False) -> int:
+        """Queues a message and returns its id at once."""
+        return self.sync.publish(topic, payload, qos, retain)
+
+    async def subscribe(self, filter: str, qos: int = 1) -> "Stream[Message]":
+        """Subscribes (waiting for the broker's SUBACK) and returns the messages as an async
+        iterator; ``aclose()`` or leaving ``async with`` unsubscribes."""
+        sync = self.sync
+
+        async def start(stream: "Stream[Message]") -> Callable[[], Any]:
+            subscription = await _run(sync.subscribe, filter, stream._feed, qos)
+
+            def stop() -> None:
+                if not sync.closed:
+                    subscription.unsubscribe()
+
+            return stop
+
+        stream: "Stream[Message]" = Stream(start)
+        await stream._ensure_started()
+        return stream
+
+    def shadow(
+        self,
+        device_id: str,
+        name: Optional[str] = None,
+        *,
+        persist_path: Optional[PathLike] = None,
+        request_timeout: Optional[float] = None,
+    ) -> Shadow:
+        """A shadow of any device (see twinlink.Client.shadow), made on first use."""
+        sync = self.sync
+        return Shadow(
+            lambda: sync.shadow(device_id, name, persist_path=persist_path, request_timeout=request_timeout),
+            lambda: not sync.is_connected,
+        )
+
+    def stats(self) -> ClientStats:
+        return self.sync.stats()
+
+
+class Device(_Connection):
+    """A device for asyncio (see twinlink.Device): ``async with Device(...) as dev`` connects
+    (waiting up to ``timeout`` seconds) and closes."""
+
+    sync: _device.Device
+
+    def __init__(
+        self,
+        device_id: str,
+        broker: Brokers = None,
+        *,
+        timeout: float = 10.0,
+        **options: "Unpack[DeviceOptions]",
+    ) -> None:
+        self.sync = _device.Device(device_id, broker, connect=False, **options)
+        self._timeout = timeout
+        self._shadows: Dict[str, Shadow] = {}
+        self._client: Optional[Client] = None
+        self._datapoints: Optional[Datapoints] = None
+
+    @property
+    def id(self) -> str:
+        return self.sync.id
+
+    async def connect(self, timeout: Optional[float] = None) -> None:
+        await _run(self.sync.connect, self._timeout if timeout is None else timeout)
+
+    async def close(self, timeout: float = 5.0) -> None:
+        """See twinlink.Device.close()."""
+        await _run(self.sync.close, timeout)
+
+    async def __aenter__(self) -> "Device":
+        try:
+            await self.connect()
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            self._client = Client._wrap(self.sync.client)
+        return self._client
+
+    @property
+    def shadow(self) -> Shadow:
+        """The classic shadow."""
+        return self.shadow_named("")
+
+    def shadow_named(self, name: str) -> Shadow:
+        shadow = self._shadows.get(name)
+        if shadow is None:
+            sync = self.sync
+            shadow = Shadow(lambda: sync.shadow_named(name), lambda: not sync.is_connected)
+            self._shadows[name] = shadow
+        return shadow
+
+    @property
+    def datapoints(self) -> Datapoints:
+        if self._datapoints is None:
+            self._datapoints = Datapoints(self.sync.datapoints)
+        return self._datapoints
+
+    def stats(self) -> DeviceStats:
+        return self.sync.stats()
+
+    def __repr__(self) -> str:
+        return repr(self.sync).replace("twinlink.Device", "twinlink.aio.Device", 1)
+

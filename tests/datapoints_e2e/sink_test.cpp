@@ -1,0 +1,203 @@
+// DatapointSink on a private mosquitto, fed with batches published by hand: both encodings, both
+// topic layouts, redeliveries and reused sequence numbers, and every kind of bad message.
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "cloud_side.hpp"
+#include "fixtures/broker.hpp"
+#include "twinlink/batch_codec.hpp"
+#include "twinlink/uuid7.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using dptest::CloudSide;
+using dptest::TempDir;
+using nlohmann::json;
+using twinlink::BatchEncoder;
+using twinlink::Client;
+using twinlink::DatapointSink;
+using twinlink::DatapointSinkOptions;
+using twinlink::Encoding;
+using twinlink::Error;
+using twinlink::Status;
+using tltest::kLong;
+
+class Sink : public ::testing::Test {
+protected:
+    void SetUp() override {
+        cloud_ = std::make_unique<CloudSide>(broker_.uri(), dir_.file("cloud.db"));
+        device_ = std::make_unique<Client>(dptest::client_options(broker_.uri()));
+        device_->connect(kLong);
+    }
+    void TearDown() override {
+        device_->disconnect(1s);
+        cloud_.reset();
+    }
+
+    void publish(const std::string& topic, std::string payload) {
+        device_->publish_wait(topic, std::move(payload), 1, false, kLong);
+    }
+
+    // A batch of `n` int points of series "s" with values from `first`.
+    static std::string batch(Encoding encoding, const std::string& device, std::uint64_t seq, std::int64_t first,
+                             int n, const std::string& id = twinlink::uuid7()) {
+        BatchEncoder enc(encoding, device);
+        for (int i = 0; i < n; ++i) enc.add("s", 1'700'000'000'000 + first + i, first + i);
+        return enc.finish(id, seq);
+    }
+
+    twinlink::testing::Broker broker_{twinlink::testing::Broker::Options{false}};
+    TempDir dir_;
+    std::unique_ptr<CloudSide> cloud_;
+    std::unique_ptr<Client> device_;
+};
+
+TEST_F(Sink, StoresBatchesOfBothEncodingsFromBothTopicLayouts) {
+    publish("tl/dev-1/dp", batch(Encoding::Json, "dev-1", 1, 0, 3));
+    publish("tl/dev-1/dp", batch(Encoding::Cbor, "dev-1", 2, 3, 3));
+    BatchEncoder per_series(Encoding::Cbor, "dev-1");
+    per_series.add("temp", 1'700'000'000'000, 21.5);
+    per_series.add("temp", 1'700'000'000'001, json{{"unit", "C"}});
+    publish("tl/dev-1/dp/temp", per_series.finish(twinlink::uuid7(), 3));
+
+    ASSERT_TRUE(cloud_->wait_handled(3));
+    const auto stats = cloud_->sink().stats();
+    EXPECT_EQ(stats.batches, 3u);
+    EXPECT_EQ(stats.points, 8u);
+    EXPECT_EQ(stats.rejected, 0u);
+    EXPECT_EQ(cloud_->store().count("dev-1"), 8u);
+    EXPECT_EQ(cloud_->store().series("dev-1"), (std::vector<std::string>{"s", "temp"}));
+    const auto temp = cloud_->store().query("dev-1", "temp");
+    ASSERT_EQ(temp.size(), 2u);
+    EXPECT_EQ(temp[0].point.value, twinlink::DatapointValue(21.5));
+    EXPECT_EQ(temp[1].point.value, twinlink::DatapointValue(json{{"unit", "C"}}));
+}
+
+TEST_F(Sink, DropsRedeliveriesAndKeepsBatchesThatReuseASeq) {
+    const std::string first = batch(Encoding::Json, "dev-1", 10, 0, 5);
+    publish("tl/dev-1/dp", first);
+    publish("tl/dev-1/dp", first);
+    // The same seq after the device lost its spool: new data.
+    const std::string reused = batch(Encoding::Cbor, "dev-1", 10, 100, 2);
+    publish("tl/dev-1/dp", reused);
+    publish("tl/dev-1/dp", first);
+    publish("tl/dev-1/dp", reused);
+
+    ASSERT_TRUE(cloud_->wait_handled(5));
+    const auto stats = cloud_->sink().stats();
+    EXPECT_EQ(stats.batches, 2u);
+    EXPECT_EQ(stats.points, 7u);
+    EXPECT_EQ(stats.duplicates, 3u);
+    EXPECT_EQ(stats.seq_reused, 1u);
+    EXPECT_EQ(cloud_->store().count("dev-1"), 7u);
+}
+
+TEST_F(Sink, RejectsEveryMalformedMessageAndGoesOn) {
+    const std::string good = batch(Encoding::Json, "dev-1", 1, 0, 2);
+    std::string bad_version = good;
+    bad_version.replace(bad_version.find("\"v\":1"), 5, "\"v\":9");
+    std::string mismatched_lengths = good;
+    mismatched_lengths.replace(mismatched_lengths.find("\"v\":["), 5, "\"v\":[7,");
+    const std::string cbor = batch(Encoding::Cbor, "dev-1", 2, 0, 2);
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"not a batch", "garbage"},
+        {"empty", ""},
+        {"JSON, not an object", "[1,2,3]"},
+        {"an object without the members", "{\"hello\":\"world\"}"},
+        {"truncated JSON", good.substr(0, good.size() / 2)},
+        {"truncated CBOR", cbor.substr(0, cbor.size() - 3)},
+        {"trailing bytes", good + "x"},
+        {"unknown version", bad_version},
+        {"t and v of different lengths", mismatched_lengths},
+        {"another device than the topic's", batch(Encoding::Json, "dev-2", 3, 0, 2)},
+        {"a batch id that is not a UUID", batch(Encoding::Json, "dev-1", 4, 0, 1).replace(
+                                               good.find("\"batch\":\"") + 9, 8, "zzzzzzzz")},
+    };
+    for (const auto& [what, payload] : bad) publish("tl/dev-1/dp", payload);
+    publish("tl/dev-1/dp", good);
+
+    ASSERT_TRUE(cloud_->wait_handled(bad.size() + 1));
+    const auto stats = cloud_->sink().stats();
+    EXPECT_EQ(stats.rejected, bad.size());
+    EXPECT_EQ(stats.batches, 1u);
+    EXPECT_EQ(cloud_->store().count("dev-1"), 2u);
+    EXPECT_EQ(cloud_->store().count("dev-2"), 0u);
+    // Each rejection is logged with its reason.
+    std::size_t rejections = 0;
+    bool names_device = false;
+    for (const auto& line : cloud_->log()) {
+        if (line.find("datapoint sink: rejected") == std::string::npos) continue;
+        ++rejections;
+        if (line.find("device 'dev-2'") != std::string::npos) names_device = true;
+    }
+    EXPECT_EQ(rejections, bad.size());
+    EXPECT_TRUE(names_device);
+}
+
+TEST_F(Sink, RejectsMessagesOverItsSizeBound) {
+    cloud_.reset();
+    DatapointSinkOptions options;
+    options.max_batch_bytes = 200;
+    cloud_ = std::make_unique<CloudSide>(broker_.uri(), dir_.file("small.db"), options);
+    publish("tl/dev-1/dp", batch(Encoding::Json, "dev-1", 1, 0, 100));
+    publish("tl/dev-1/dp", batch(Encoding::Json, "dev-1", 2, 0, 1));
+    ASSERT_TRUE(cloud_->wait_handled(2));
+    EXPECT_EQ(cloud_->sink().stats().rejected, 1u);
+    EXPECT_EQ(cloud_->store().count("dev-1"), 1u);
+}
+
+TEST_F(Sink, CustomFiltersAndTheDeviceLevel) {
+    cloud_.reset();
+    DatapointSinkOptions options;
+    options.filters = {"acme/prod/+/telemetry", "acme/fixed/telemetry"};
+    cloud_ = std::make_unique<CloudSide>(broker_.uri(), dir_.file("custom.db"), options);
+    publish("acme/prod/dev-1/telemetry", batch(Encoding::Json, "dev-1", 1, 0, 1));
+    publish("acme/prod/dev-1/telemetry", batch(Encoding::Json, "dev-9", 1, 0, 1));  // not dev-1's
+    publish("acme/fixed/telemetry", batch(Encoding::Json, "dev-9", 2, 0, 1));       // no device level
+    publish("tl/dev-1/dp", batch(Encoding::Json, "dev-1", 3, 0, 1));                // not subscribed
+    ASSERT_TRUE(cloud_->wait_handled(3));
+    std::this_thread::sleep_for(100ms);
+    const auto stats = cloud_->sink().stats();
+    EXPECT_EQ(stats.batches, 2u);
+    EXPECT_EQ(stats.rejected, 1u);
+    EXPECT_EQ(cloud_->store().count("dev-1"), 1u);
+    EXPECT_EQ(cloud_->store().count("dev-9"), 1u);
+}
+
+TEST_F(Sink, BadOptionsAreRefused) {
+    DatapointSinkOptions none;
+    none.filters.clear();
+    EXPECT_EQ(tltest::capture_error([&] { DatapointSink s(cloud_->client(), cloud_->store(), none); }).status(),
+              Status::InvalidArgument);
+    DatapointSinkOptions bad_filter;
+    bad_filter.filters = {"tl/#/dp"};
+    EXPECT_EQ(tltest::capture_error([&] { DatapointSink s(cloud_->client(), cloud_->store(), bad_filter); }).status(),
+              Status::InvalidArgument);
+    DatapointSinkOptions zero;
+    zero.max_batch_bytes = 0;
+    EXPECT_EQ(tltest::capture_error([&] { DatapointSink s(cloud_->client(), cloud_->store(), zero); }).status(),
+              Status::InvalidArgument);
+}
+
+TEST_F(Sink, TwoSinksOnOneDatabaseStoreABatchOnce) {
+    // A second sink on the same client, with its own connection to the same database file.
+    twinlink::Database db(dir_.file("cloud.db"));
+    twinlink::DatapointStore store(db);
+    auto other = std::make_unique<DatapointSink>(cloud_->client(), store);
+    publish("tl/dev-1/dp", batch(Encoding::Json, "dev-1", 1, 0, 3));
+    ASSERT_TRUE(cloud_->wait_handled(1));
+    ASSERT_TRUE(tltest::wait_until([&] { return other->stats().batches + other->stats().duplicates == 1; }));
+    EXPECT_EQ(cloud_->sink().stats().batches + other->stats().batches, 1u);
+    EXPECT_EQ(cloud_->sink().stats().duplicates + other->stats().duplicates, 1u);
+
+    // Destroying one leaves the other's subscription alone.
+    other.reset();
+    publish("tl/dev-1/dp", batch(Encoding::Json, "dev-1", 2, 3, 3));
+    ASSERT_TRUE(cloud_->wait_handled(2));
+    EXPECT_EQ(cloud_->store().count("dev-1"), 6u);
+}
+
+}  // namespace
