@@ -86,9 +86,9 @@ TL_API tl_status tl_shadow_desire_async(tl_shadow *shadow, const char *desired_j
 TL_API tl_status tl_shadow_update(tl_shadow *shadow, const char *request_json, uint32_t timeout_ms,
                                   char **out_accepted);
 
-/* Fetches the document from the cloud (updating the local copy) and writes it to *out_document
- * (the get/accepted payload; free with tl_free()). Errors: TL_ENOTFOUND, TL_ENOTCONN,
- * TL_ETIMEOUT, TL_EREJECTED. */
+/* Fetches the document from the cloud (updating the local copy) and writes it to *out_document in
+ * the form of tl_shadow_change_cb (delta always present, {} when in sync); free it with tl_free().
+ * Errors: TL_ENOTFOUND, TL_ENOTCONN, TL_ETIMEOUT, TL_EREJECTED. */
 TL_API tl_status tl_shadow_get(tl_shadow *shadow, uint32_t timeout_ms, char **out_document);
 
 /* Deletes the shadow in the cloud. Errors: TL_ENOTFOUND, TL_ENOTCONN, TL_ETIMEOUT. */
