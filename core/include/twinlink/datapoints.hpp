@@ -116,6 +116,9 @@ public:
     void record(std::string_view name, const char* value, std::int64_t timestamp_ms = kNow) {
         record(name, std::string_view(value), timestamp_ms);
     }
+    void record(std::string_view name, const std::string& value, std::int64_t timestamp_ms = kNow) {
+        record(name, std::string_view(value), timestamp_ms);
+    }
     void record(std::string_view name, const nlohmann::json& object, std::int64_t timestamp_ms = kNow);
     void record(std::string_view name, const DatapointValue& value, std::int64_t timestamp_ms = kNow);
 

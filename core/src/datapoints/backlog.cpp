@@ -11,9 +11,11 @@ namespace twinlink::detail {
 Backlog::Backlog(const std::optional<SpoolOptions>& spool, std::uint64_t max_memory_bytes)
     : max_memory_bytes_(max_memory_bytes) {
     if (!spool) {
-        const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+        // Microseconds: a pipeline restarted within the same millisecond (a quick re-create in one
+        // process) would otherwise start where the previous one did.
+        const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                                 std::chrono::system_clock::now().time_since_epoch()).count();
-        next_seq_ = static_cast<std::uint64_t>(now_ms) * 1000;
+        next_seq_ = static_cast<std::uint64_t>(now_us);
         return;
     }
     spool_ = std::make_unique<Spool>(*spool);

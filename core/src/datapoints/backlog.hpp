@@ -23,7 +23,8 @@ public:
     ~Backlog();
 
     /// The sequence number of the next batch: continues the spool's, or, without a spool, starts
-    /// from the wall clock (ms × 1000) so a restarted device never reuses one.
+    /// from the wall clock in microseconds, so a restarted device does not reuse one (unless its
+    /// clock went back, or it closed more than one batch per microsecond).
     std::uint64_t next_seq() const noexcept { return next_seq_; }
     std::uint64_t recovered_batches() const noexcept { return recovered_; }
 

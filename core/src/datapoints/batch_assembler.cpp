@@ -20,10 +20,6 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 
 }  // namespace
 
-std::size_t max_value_bytes(std::size_t batch_max_bytes) {
-    return batch_max_bytes > kEnvelope + kPointOverhead ? batch_max_bytes - kEnvelope - kPointOverhead : 0;
-}
-
 BatchAssembler::BatchAssembler(Encoding encoding, std::string device, std::string topic_template, BatchLimits limits)
     : encoding_(encoding),
       device_(std::move(device)),

@@ -68,7 +68,4 @@ private:
     std::map<std::string, OpenBatch> open_;  // by topic
 };
 
-/// The largest encoded size one value may have, so a single point never exceeds a batch.
-std::size_t max_value_bytes(std::size_t batch_max_bytes);
-
 }  // namespace twinlink::detail
