@@ -176,3 +176,41 @@ unsigned long parse_positive(std::string_view option, const std::string& text) {
 }
 
 }  // namespace twinlink::cli
+
+namespace twinlink::cli {
+
+namespace {
+
+std::string group_help(const char* group, const char* synopsis, const char* description,
+                       const std::vector<Subcommand>& subcommands) {
+    std::string out = std::string("usage: ") + group + " " + synopsis + "\n\n" + description + "\n\ncommands:\n";
+    for (const auto& s : subcommands) {
+        const std::string name = s.name;
+        out += "  " + name + std::string(name.size() < 8 ? 8 - name.size() : 1, ' ') + s.summary + "\n";
+    }
+    out += std::string("\n'") + group + " COMMAND --help' describes a command and its options.\n";
+    return out;
+}
+
+}  // namespace
+
+int run_command_group(const char* group, const char* synopsis, const char* description,
+                      const std::vector<Subcommand>& subcommands, int argc, char** argv) {
+    if (argc < 2) {
+        std::cerr << group_help(group, synopsis, description, subcommands);
+        return kExitUsage;
+    }
+    const std::string sub = argv[1];
+    if (sub == "--help" || sub == "-h") {
+        std::cout << group_help(group, synopsis, description, subcommands);
+        return kExitOk;
+    }
+    for (const auto& s : subcommands) {
+        if (sub == s.name)
+            return run_guarded(std::string(group) + " " + sub, [&] { return s.run(words(argc, argv, 2)); });
+    }
+    std::cerr << group << ": unknown command '" << sub << "'\nTry '" << group << " --help'.\n";
+    return kExitUsage;
+}
+
+}  // namespace twinlink::cli

@@ -76,6 +76,19 @@ std::vector<std::string> words(int argc, char** argv, int first);
 /// status: UsageError 2 ("NAME: message" and a hint to use --help), anything else 1.
 int run_guarded(const std::string& name, const std::function<int()>& body);
 
+/// One command of a group such as `twinlink shadow`.
+struct Subcommand {
+    const char* name;
+    const char* summary;
+    int (*run)(const std::vector<std::string>& args);
+};
+
+/// Runs a command group: `argv[1]` names the subcommand, the words after it are its arguments.
+/// With no subcommand or --help it prints the group's help (`synopsis` and `description` head it);
+/// an unknown subcommand is a usage error.
+int run_command_group(const char* group, const char* synopsis, const char* description,
+                      const std::vector<Subcommand>& subcommands, int argc, char** argv);
+
 /// A non-negative number of seconds ("10", "0.5"), for `--timeout` and the like.
 double parse_seconds(std::string_view option, const std::string& text);
 /// A positive integer, for `--count` and the like.

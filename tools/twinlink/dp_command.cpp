@@ -303,46 +303,15 @@ int query(const std::vector<std::string>& args) {
     return kExitOk;
 }
 
-struct Subcommand {
-    const char* name;
-    const char* summary;
-    int (*run)(const std::vector<std::string>& args);
-};
-
-constexpr Subcommand kSubcommands[] = {
+const std::vector<Subcommand> kSubcommands = {
     {"tail", "print the latest points of a device, and follow new ones", tail},
     {"query", "print the points of one series in a time range", query},
 };
-
-std::string group_help() {
-    std::string out = std::string("usage: ") + kGroup + " COMMAND DEVICE [ARGS...] --db PATH\n\n"
-                      "The datapoints that 'twinlink serve' stored, read from its database.\n\ncommands:\n";
-    for (const auto& s : kSubcommands) {
-        const std::string name = s.name;
-        out += "  " + name + std::string(8 - name.size(), ' ') + s.summary + "\n";
-    }
-    out += std::string("\n'") + kGroup + " COMMAND --help' describes a command and its options.\n";
-    return out;
-}
 
 }  // namespace
 }  // namespace twinlink::cli
 
 int run_dp_command(int argc, char** argv) {
     using namespace twinlink::cli;
-    if (argc < 2) {
-        std::cerr << group_help();
-        return kExitUsage;
-    }
-    const std::string sub = argv[1];
-    if (sub == "--help" || sub == "-h") {
-        std::cout << group_help();
-        return kExitOk;
-    }
-    for (const auto& s : kSubcommands) {
-        if (sub == s.name)
-            return run_guarded(std::string(kGroup) + " " + sub, [&] { return s.run(words(argc, argv, 2)); });
-    }
-    std::cerr << kGroup << ": unknown command '" << sub << "'\nTry '" << kGroup << " --help'.\n";
-    return kExitUsage;
+    return run_command_group(kGroup, "COMMAND DEVICE [ARGS...] --db PATH", "The datapoints that 'twinlink serve' stored, read from its database.", kSubcommands, argc, argv);
 }

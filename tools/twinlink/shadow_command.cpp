@@ -279,16 +279,10 @@ int watch(const std::vector<std::string>& args) {
     return status;
 }
 
-struct Subcommand {
-    const char* name;
-    const char* summary;
-    int (*run)(const std::vector<std::string>& args);
-};
-
 int report(const std::vector<std::string>& args) { return update(args, false); }
 int desire(const std::vector<std::string>& args) { return update(args, true); }
 
-constexpr Subcommand kSubcommands[] = {
+const std::vector<Subcommand> kSubcommands = {
     {"get", "print the document", get},
     {"desire", "merge a JSON object into the desired state", desire},
     {"report", "merge a JSON object into the reported state", report},
@@ -296,35 +290,10 @@ constexpr Subcommand kSubcommands[] = {
     {"watch", "print the document, then every change and delta as they come", watch},
 };
 
-std::string group_help() {
-    std::string out = std::string("usage: ") + kGroup + " COMMAND DEVICE [OPTIONS]\n\n"
-                      "A device shadow seen from the application side, through the shadow service.\n\ncommands:\n";
-    for (const auto& s : kSubcommands) {
-        const std::string name = s.name;
-        out += "  " + name + std::string(8 - name.size(), ' ') + s.summary + "\n";
-    }
-    out += std::string("\n'") + kGroup + " COMMAND --help' describes a command and its options.\n";
-    return out;
-}
-
 }  // namespace
 }  // namespace twinlink::cli
 
 int run_shadow_command(int argc, char** argv) {
     using namespace twinlink::cli;
-    if (argc < 2) {
-        std::cerr << group_help();
-        return kExitUsage;
-    }
-    const std::string sub = argv[1];
-    if (sub == "--help" || sub == "-h") {
-        std::cout << group_help();
-        return kExitOk;
-    }
-    for (const auto& s : kSubcommands) {
-        if (sub == s.name)
-            return run_guarded(std::string(kGroup) + " " + sub, [&] { return s.run(words(argc, argv, 2)); });
-    }
-    std::cerr << kGroup << ": unknown command '" << sub << "'\nTry '" << kGroup << " --help'.\n";
-    return kExitUsage;
+    return run_command_group(kGroup, "COMMAND DEVICE [OPTIONS]", "A device shadow seen from the application side, through the shadow service.", kSubcommands, argc, argv);
 }
