@@ -143,8 +143,11 @@ enum class Delivery : int {
     /// to Paho, and subscribe, unsubscribe, connect and disconnect wait for Paho's threads.
     Direct = 1,
 };
-/// Called once per publish on the dispatcher thread: Status::Ok when the broker acknowledged
-/// it (QoS 1/2) or it was written to the network (QoS 0), else why it failed.
+/// Called once per publish: Status::Ok when the broker acknowledged it (QoS 1/2) or it was
+/// written to the network (QoS 0), else why it failed. It runs on the dispatcher thread, unless
+/// publish() was given Delivery::Direct for it: then it runs on whichever thread of the client
+/// completes the message (Paho's, the connection thread, or the caller of publish() or of the
+/// destructor), under the rules of Delivery::Direct.
 using PublishCallback = std::function<void(std::uint64_t message_id, Status status)>;
 
 class Client {
@@ -177,8 +180,11 @@ public:
     /// Queues a message and returns its id (> 0) at once. It is sent when connected, in publish
     /// order, at most max_inflight at a time. Throws Error(InvalidArgument) for a bad topic,
     /// qos or payload size, Error(QueueFull) when the RejectNew policy refuses it.
+    /// `completion` says where `on_complete` runs: Delivery::Direct is for modules built on the
+    /// client whose acknowledgements must not wait for the dispatcher (a datapoint flush() made
+    /// from a callback waits for them there).
     std::uint64_t publish(std::string_view topic, std::string payload, int qos, bool retain,
-                          PublishCallback on_complete = {});
+                          PublishCallback on_complete = {}, Delivery completion = Delivery::Dispatcher);
 
     /// publish() and wait for its completion. Throws Error(Timeout) when `timeout` passes (the
     /// message stays queued and may still be sent), or the failure of the publish. Safe to

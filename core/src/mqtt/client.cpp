@@ -191,7 +191,8 @@ ClientStats Client::Impl::stats() const {
 // ---- Publish --------------------------------------------------------------------------------
 
 std::uint64_t Client::Impl::publish(std::string_view topic, std::string payload, int qos, bool retain,
-                                    PublishCallback on_complete, std::shared_ptr<CompletionLatch> latch) {
+                                    PublishCallback on_complete, Delivery completion,
+                                    std::shared_ptr<CompletionLatch> latch) {
     validate_topic_name(topic);
     check_qos(qos);
     if (payload.size() > kMaxPayload)
@@ -203,6 +204,7 @@ std::uint64_t Client::Impl::publish(std::string_view topic, std::string payload,
     m.qos = qos;
     m.retain = retain;
     m.on_complete = std::move(on_complete);
+    m.completion = completion;
     m.latch = std::move(latch);
 
     std::uint64_t id;
@@ -270,6 +272,15 @@ void Client::Impl::complete(OutgoingMessage& m, Status status) {
     }
     if (m.latch) m.latch->set(status);
     if (!m.on_complete) return;
+    if (m.completion == Delivery::Direct) {
+        // A module's short hand-off (it only records the result and wakes its own thread).
+        try {
+            m.on_complete(m.id, status);
+        } catch (const std::exception& e) {
+            log_.error(std::string("a publish completion threw: ") + e.what());
+        }
+        return;
+    }
     post_callback("a publish callback", [cb = std::move(m.on_complete), id = m.id, status] { cb(id, status); });
 }
 
@@ -478,13 +489,13 @@ void Client::connect(milliseconds timeout) { impl_->connect(timeout); }
 void Client::disconnect(milliseconds timeout) { impl_->disconnect(timeout); }
 
 std::uint64_t Client::publish(std::string_view topic, std::string payload, int qos, bool retain,
-                              PublishCallback on_complete) {
-    return impl_->publish(topic, std::move(payload), qos, retain, std::move(on_complete), nullptr);
+                              PublishCallback on_complete, Delivery completion) {
+    return impl_->publish(topic, std::move(payload), qos, retain, std::move(on_complete), completion, nullptr);
 }
 
 void Client::publish_wait(std::string_view topic, std::string payload, int qos, bool retain, milliseconds timeout) {
     auto latch = std::make_shared<CompletionLatch>();
-    impl_->publish(topic, std::move(payload), qos, retain, {}, latch);
+    impl_->publish(topic, std::move(payload), qos, retain, {}, Delivery::Dispatcher, latch);
     const auto status = latch->wait_for(timeout);
     if (!status)
         throw Error(Status::Timeout, "publish to '" + std::string(topic) + "' did not complete within " +

@@ -41,7 +41,8 @@ public:
     void connect(std::chrono::milliseconds timeout);
     void disconnect(std::chrono::milliseconds timeout);
     std::uint64_t publish(std::string_view topic, std::string payload, int qos, bool retain,
-                          PublishCallback on_complete, std::shared_ptr<detail::CompletionLatch> latch);
+                          PublishCallback on_complete, Delivery completion,
+                          std::shared_ptr<detail::CompletionLatch> latch);
     std::uint64_t subscribe(std::string_view filter, int qos, MessageHandler handler, Delivery delivery);
     std::uint64_t add_connection_listener(ConnectionListener listener);
     void remove_connection_listener(std::uint64_t id);

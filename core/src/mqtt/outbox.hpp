@@ -21,7 +21,8 @@ struct OutgoingMessage {
     std::shared_ptr<const std::string> payload;  // shared with Paho, so a resend copies nothing
     int qos = 0;
     bool retain = false;
-    PublishCallback on_complete;               // runs on the dispatcher
+    PublishCallback on_complete;               // runs on the dispatcher, or directly (see Delivery)
+    Delivery completion = Delivery::Dispatcher;
     std::shared_ptr<CompletionLatch> latch;    // set directly, for publish_wait()
     std::size_t bytes() const { return payload ? payload->size() : 0; }
 };
