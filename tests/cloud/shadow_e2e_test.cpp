@@ -16,6 +16,7 @@
 #include "fixtures/process.hpp"
 #include "twinlink/database.hpp"
 #include "twinlink/shadow.hpp"
+#include "twinlink/shadow_document.hpp"
 #include "twinlink/shadow_service.hpp"
 
 namespace {
@@ -313,6 +314,48 @@ TEST_F(ShadowEndToEnd, ReportsMadeOfflineAreSentAsOneUpdate) {
     const ShadowState s = app.get(kLong);
     EXPECT_EQ(s.reported, json({{"a", 2}, {"b", {{"x", 1}, {"y", 2}}}}));
     EXPECT_EQ(s.version, 2u);
+}
+
+// Merging queued reports must equal applying them in turn, even where one merge patch cannot
+// say it: a key deleted (or set to a non-object) and then set to an object is replaced, not
+// merged into what the cloud held.
+TEST_F(ShadowEndToEnd, OfflineReportsAreAppliedInTheOrderTheyWereMade) {
+    auto device_client = connected_client();
+    auto app_client = connected_client();
+    Shadow device(*device_client, shadow_options("orderly"));
+    Shadow app(*app_client, shadow_options("orderly"));
+    json expected = {{"a", {{"x", 1}, {"y", 2}}}, {"b", 1}, {"d", {{"e", 1}}}, {"keep", {{"k", 1}}}};
+    device.report(expected, kLong);
+
+    device_client->disconnect(2s);
+    drain_callbacks(*device_client);
+    const std::vector<json> patches = {
+        {{"a", nullptr}},
+        {{"a", {{"c", 1}}}},
+        {{"b", {{"z", 1}}}},                     // a scalar becomes an object
+        {{"d", nullptr}, {"keep", {{"m", 2}}}},  // a plain merge stays a merge
+        {{"d", {{"f", 2}}}},
+        {{"n", 5}},
+    };
+    for (const json& p : patches) {
+        device.report_async(p);
+        twinlink::merge_state(expected, p);
+    }
+    ASSERT_EQ(expected, json({{"a", {{"c", 1}}},
+                              {"b", {{"z", 1}}},
+                              {"d", {{"f", 2}}},
+                              {"keep", {{"k", 1}, {"m", 2}}},
+                              {"n", 5}}));
+    EXPECT_EQ(device.state().reported, expected);  // the local copy, before the cloud has it
+
+    device_client->connect(kLong);
+    ASSERT_TRUE(eventually([&] { return app.get(5s).reported.value("n", 0) == 5; }));
+    EXPECT_EQ(app.get(kLong).reported, expected);
+    device.report({{"marker", 1}}, kLong);  // answered after everything queued before it
+    expected["marker"] = 1;
+    EXPECT_EQ(app.get(kLong).reported, expected);
+    EXPECT_EQ(device.state().reported, expected);
+    EXPECT_EQ(device.state().version, app.get(kLong).version);
 }
 
 TEST_F(ShadowEndToEnd, ServiceRestartKeepsEveryDocumentAndVersion) {

@@ -67,8 +67,8 @@ TL_API tl_status tl_shadow_new(tl_shadow **out, tl_client *client, const char *d
 TL_API void tl_shadow_free(tl_shadow *shadow);
 
 /* Merges `reported_json` (an object; null values delete keys) into the next update and blocks until
- * the cloud accepts it or timeout_ms passes. Offline, reports are merged and sent as one update
- * after reconnect. `out_accepted` (may be NULL) receives the update/accepted payload; free it with
+ * the cloud accepts it or timeout_ms passes. Offline, reports are queued and sent after reconnect,
+ * in as few updates as keep the effect of their order (docs/protocol.md). `out_accepted` (may be NULL) receives the update/accepted payload; free it with
  * tl_free(). Errors: TL_EINVAL (not a JSON object, too deep, keys too long), TL_EREJECTED,
  * TL_ETIMEOUT (the report stays queued and is still sent), TL_ECANCELED. */
 TL_API tl_status tl_shadow_report(tl_shadow *shadow, const char *reported_json, uint32_t timeout_ms,

@@ -8,8 +8,10 @@
 // Sync. On every (re)connect the Shadow's response topics are subscribed again (the Client does
 // that before it reports Connected), then it gets the document, updates its local copy, and raises
 // the delta it missed while offline. Messages older than the local copy (a lower version) are
-// ignored. report() and desire() made while offline are merged locally and sent as one update after
-// reconnect; an update that gets no answer within the request timeout is sent again.
+// ignored. report() and desire() made while an update is in flight, or offline, are queued and sent
+// after it (or after reconnect), folded into as few updates as give the effect of applying them in
+// the order they were made (docs/protocol.md, "Reports queued on a device"); an update that gets no
+// answer within the request timeout is sent again.
 //
 // Threads. Delta and change handlers run on the client's dispatcher thread; they may call any
 // member, including the blocking ones (report() from a delta handler is the usual pattern).
@@ -85,7 +87,7 @@ public:
     Shadow& operator=(const Shadow&) = delete;
 
     /// Merges `reported` (an object; null values delete keys) into the next update and waits until
-    /// the cloud accepts it. Offline, it is merged with other reports and sent after reconnect.
+    /// the cloud accepts it. Offline, it is queued with other reports and sent after reconnect.
     /// Returns the update/accepted payload. Throws Error(InvalidArgument) for a bad document,
     /// ShadowRequestError when rejected, Error(Timeout) when `timeout` passes first (the report
     /// stays queued and is still sent).

@@ -5,6 +5,12 @@
 // change handlers) is posted to the dispatcher. A small timer thread sends the update that follows
 // an answered one, resends unanswered updates and writes the persisted document, keeping publishes
 // and file I/O off the network thread. No publish is made while mu_ is held.
+//
+// Reports and desires made while an update is in flight, or offline, wait in PendingUpdates: folded
+// into one update where that is exact, in several consecutive ones where one merge patch cannot say
+// what they do in turn (pending_updates.hpp). One update is in flight at a time, so the cloud
+// applies them in the order they were made, and the local copy (state()) applies them in the same
+// order.
 #include "twinlink/shadow.hpp"
 
 #include <atomic>
@@ -15,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "shadow/pending_updates.hpp"
 #include "shadow/shadow_file.hpp"
 #include "twinlink/shadow_document.hpp"
 #include "twinlink/uuid7.hpp"
@@ -31,31 +38,6 @@ Status status_for_code(int code) {
     if (code == 409) return Status::Conflict;
     if (code == 404) return Status::NotFound;
     return Status::Rejected;
-}
-
-// Composes two patches into one that has the effect of applying both in turn. Unlike merge_state,
-// a null is kept (it must still delete the key in the cloud).
-void compose_patch(json& into, const json& patch) {
-    if (!into.is_object() || !patch.is_object()) {
-        into = patch;
-        return;
-    }
-    for (const auto& [key, value] : patch.items()) {
-        auto it = into.find(key);
-        if (value.is_object() && it != into.end() && it->is_object())
-            compose_patch(*it, value);
-        else
-            into[key] = value;
-    }
-}
-
-void compose_section(std::optional<json>& into, const std::optional<json>& patch) {
-    if (!patch) return;
-    if (!into || patch->is_null()) {
-        into = *patch;
-        return;
-    }
-    compose_patch(*into, *patch);
 }
 
 std::uint64_t version_of(const json& msg) {
@@ -169,9 +151,7 @@ public:
         {
             std::lock_guard<std::mutex> lock(mu_);
             if (stop_) throw Error(Status::Canceled, "the shadow is shutting down");
-            compose_section(pending_desired_, desired);
-            compose_section(pending_reported_, reported);
-            gen = pending_gen_;
+            gen = pending_.add(std::move(desired), std::move(reported));
             dirty_ = true;
             out = take_pending_locked();
         }
@@ -240,7 +220,8 @@ public:
         ShadowState s = local_;
         // What the device has reported but the cloud has not confirmed yet.
         if (inflight_ && inflight_->update.reported) merge_state(s.reported, *inflight_->update.reported);
-        if (pending_reported_) merge_state(s.reported, *pending_reported_);
+        for (const auto& u : pending_.updates())
+            if (u.reported) merge_state(s.reported, *u.reported);
         return s;
     }
 
@@ -271,7 +252,7 @@ private:
     struct Inflight {
         std::string token;
         ShadowUpdate update;
-        std::uint64_t upper_gen;
+        std::uint64_t generation;  // of the PendingUpdates::Update it was
         Clock::time_point deadline;
     };
     struct Handler {
@@ -291,13 +272,14 @@ private:
     // Client::publish enters Paho, whose lock is held while Paho delivers to our Direct handler,
     // which takes mu_.
     std::optional<std::string> take_pending_locked() {
-        if (!connected_ || inflight_ || stop_ || (!pending_desired_ && !pending_reported_)) return std::nullopt;
+        if (!sendable_locked()) return std::nullopt;
+        detail::PendingUpdates::Update next = *pending_.take();
         Inflight f;
         f.token = uuid7();
-        f.update.desired = std::exchange(pending_desired_, std::nullopt);
-        f.update.reported = std::exchange(pending_reported_, std::nullopt);
+        f.update.desired = std::move(next.desired);
+        f.update.reported = std::move(next.reported);
         f.update.client_token = f.token;
-        f.upper_gen = pending_gen_++;
+        f.generation = next.generation;
         f.deadline = Clock::now() + opts_.request_timeout;
         std::string body = f.update.to_json().dump();
         inflight_ = std::move(f);
@@ -316,19 +298,18 @@ private:
         }
     }
 
-    // Puts the in-flight update back in front of what is pending, for a resend. Under mu_.
+    // Puts the in-flight update back in front of what is pending, for a resend. Under mu_. The
+    // cloud may have applied it already (the answer was lost); applying an update twice in a row
+    // does the same as once, so the resend is harmless.
     void requeue_inflight_locked() {
         if (!inflight_) return;
-        std::optional<json> desired = inflight_->update.desired, reported = inflight_->update.reported;
-        compose_section(desired, pending_desired_);
-        compose_section(reported, pending_reported_);
-        pending_desired_ = std::move(desired);
-        pending_reported_ = std::move(reported);
+        pending_.put_back({std::move(inflight_->update.desired), std::move(inflight_->update.reported),
+                           inflight_->generation});
         inflight_.reset();
     }
 
     void finish_inflight_locked(Result r) {
-        results_[inflight_->upper_gen] = std::move(r);
+        results_[inflight_->generation] = std::move(r);
         while (results_.size() > 64) results_.erase(results_.begin());
         inflight_.reset();
         cv_.notify_all();
@@ -337,7 +318,7 @@ private:
 
     // Whether take_pending_locked() would take something. Under mu_.
     bool sendable_locked() const {
-        return connected_ && !inflight_ && !stop_ && (pending_desired_ || pending_reported_);
+        return connected_ && !inflight_ && !stop_ && !pending_.empty();
     }
 
     void on_connection(bool connected) {
@@ -540,17 +521,12 @@ private:
                                    {"timestamp", local_.timestamp},
                                    {"exists", local_.exists}};
             content["last_delta_version"] = last_delta_version_;
-            std::optional<json> desired, reported;
-            if (inflight_) {
-                desired = inflight_->update.desired;
-                reported = inflight_->update.reported;
-            }
-            compose_section(desired, pending_desired_);
-            compose_section(reported, pending_reported_);
-            json pending = json::object();
-            if (desired) pending["desired"] = *desired;
-            if (reported) pending["reported"] = *reported;
-            content["pending"] = pending;
+            // The updates still to send, in order, the one in flight first.
+            json pending = pending_.to_json();
+            if (inflight_)
+                pending.insert(pending.begin(), detail::PendingUpdates::update_json(
+                                                    {inflight_->update.desired, inflight_->update.reported, 0}));
+            content["pending"] = std::move(pending);
         }
         try {
             file_->store(content);
@@ -575,15 +551,14 @@ private:
             local_.exists = doc.value("exists", false);
             local_.delta = compute_delta(local_.desired, local_.reported);
             last_delta_version_ = content->value("last_delta_version", std::uint64_t{0});
-            const json pending = content->value("pending", json::object());
-            if (pending.contains("desired")) pending_desired_ = pending["desired"];
-            if (pending.contains("reported")) pending_reported_ = pending["reported"];
-        } catch (const json::exception& e) {
+            // An array of updates; a single object in files of earlier versions.
+            pending_.load(content->value("pending", json::object()));
+        } catch (const std::exception& e) {  // json::exception, or Error from PendingUpdates::load
             client_.log(LogLevel::Error, "shadow: the file '" + file_->path() + "' is malformed (" + e.what() +
                                              "); starting without it");
             local_ = ShadowState{};
-            pending_desired_.reset();
-            pending_reported_.reset();
+            last_delta_version_ = 0;
+            pending_.clear();
         }
     }
 
@@ -601,10 +576,9 @@ private:
     bool dirty_ = false;  // the persisted file is behind
     ShadowState local_;
     std::uint64_t last_delta_version_ = 0;
-    std::optional<json> pending_desired_, pending_reported_;
-    std::uint64_t pending_gen_ = 1;
+    detail::PendingUpdates pending_;
     std::optional<Inflight> inflight_;
-    std::map<std::uint64_t, Result> results_;  // by the highest generation an update covered
+    std::map<std::uint64_t, Result> results_;  // by the generation of the update
     std::map<std::string, std::shared_ptr<std::optional<Result>>> requests_;
     std::map<std::uint64_t, std::shared_ptr<Handler>> handlers_;
     std::uint64_t next_handler_ = 0;

@@ -53,8 +53,8 @@ class Shadow:
     def report(self, state: Mapping[str, Any], *, timeout: float = 10.0) -> Document:
         """Merges ``state`` into reported (None values delete keys) and waits until the cloud
         accepts it. Returns the accepted update (``{"state": {"reported": ...}, "version": N, ...}``).
-        Offline, reports are merged and sent as one update after reconnect; Timeout leaves the
-        report queued. Raises ShadowRejected (400, 413, 500), Timeout, InvalidArgument."""
+        Offline, reports are queued and sent after reconnect, with the effect of applying them
+        in the order they were made; Timeout leaves the report queued. Raises ShadowRejected (400, 413, 500), Timeout, InvalidArgument."""
         return _loads(self._native.report(_dumps(state, "state"), milliseconds(timeout, "timeout")))
 
     def report_nowait(self, state: Mapping[str, Any]) -> None:
