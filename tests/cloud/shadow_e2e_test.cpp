@@ -46,6 +46,13 @@ struct Delta {
     std::uint64_t version = 0;
 };
 
+/// For Recorder<Delta>::wait_for: whether a delta holding the key "marker" has arrived. The tests
+/// cause one after something that must not raise a delta; since deltas arrive in order, anything
+/// that something raised has arrived before it.
+bool has_marker(const std::vector<Delta>& deltas) {
+    return std::any_of(deltas.begin(), deltas.end(), [](const Delta& d) { return d.value.contains("marker"); });
+}
+
 class ShadowEndToEnd : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -157,10 +164,13 @@ TEST_F(ShadowEndToEnd, DeviceFollowsDesiredStateAndTheDeltaDisappears) {
     EXPECT_EQ(seen.reported, json({{"led", "on"}, {"firmware", "1.2"}}));
     EXPECT_EQ(seen.version, 3u);  // report, desire, report
     EXPECT_TRUE(seen.exists);
-    // The delta was raised once; the report that cleared it raised none.
-    std::this_thread::sleep_for(200ms);
+    // The delta was raised once; the report that cleared it raised none. A marker delta, caused
+    // after that report, arrives after anything the report caused.
+    app.desire({{"marker", 1}}, kLong);
+    ASSERT_TRUE(whole.wait_for(has_marker));
+    ASSERT_EQ(whole.size(), 2u);
+    EXPECT_EQ(whole.items()[1].value, json({{"marker", 1}}));
     EXPECT_EQ(led.size(), 1u);
-    EXPECT_EQ(whole.size(), 1u);
 }
 
 TEST_F(ShadowEndToEnd, ReportFromInsideADeltaHandlerDoesNotDeadlock) {
@@ -255,14 +265,17 @@ TEST_F(ShadowEndToEnd, OfflineDeviceCatchesUpWithOneDelta) {
 
     device_client->connect(kLong);
     ASSERT_TRUE(deltas.wait_count(1));
-    std::this_thread::sleep_for(300ms);
-    ASSERT_EQ(deltas.size(), 1u);
-    EXPECT_EQ(deltas.items()[0].value, json({{"a", 3}, {"b", 2}}));
-    EXPECT_EQ(deltas.items()[0].version, 4u);
     const ShadowState s = device.state();
     EXPECT_EQ(s.version, 4u);
     EXPECT_EQ(s.desired, json({{"a", 3}, {"b", 2}}));
     EXPECT_EQ(s.delta, json({{"a", 3}, {"b", 2}}));
+    // Nothing else came of the catch-up: the marker's delta is the next one.
+    app.desire({{"marker", 1}}, kLong);
+    ASSERT_TRUE(deltas.wait_for(has_marker));
+    ASSERT_EQ(deltas.size(), 2u);
+    EXPECT_EQ(deltas.items()[0].value, json({{"a", 3}, {"b", 2}}));
+    EXPECT_EQ(deltas.items()[0].version, 4u);
+    EXPECT_EQ(deltas.items()[1].version, 5u);
 }
 
 TEST_F(ShadowEndToEnd, DeviceCatchesUpAfterABrokerRestart) {
@@ -309,11 +322,12 @@ TEST_F(ShadowEndToEnd, ReportsMadeOfflineAreSentAsOneUpdate) {
 
     device_client->connect(kLong);
     ASSERT_TRUE(eventually([&] { return app.get(5s).reported.value("a", 0) == 2; }));
-    std::this_thread::sleep_for(300ms);
-    EXPECT_EQ(service_->stats().updates, updates_before + 1);
     const ShadowState s = app.get(kLong);
     EXPECT_EQ(s.reported, json({{"a", 2}, {"b", {{"x", 1}, {"y", 2}}}}));
     EXPECT_EQ(s.version, 2u);
+    // A marker report goes out after every update queued before it has been answered.
+    device.report({{"marker", 1}}, kLong);
+    EXPECT_EQ(service_->stats().updates, updates_before + 2);
 }
 
 // Merging queued reports must equal applying them in turn, even where one merge patch cannot
@@ -585,9 +599,14 @@ TEST_F(ShadowEndToEnd, PersistedShadowKnowsItsStateWhileTheBrokerIsDown) {
     ASSERT_TRUE(eventually([&] { return app.get(5s).reported.value("x", 0) == 5; }));
     ASSERT_TRUE(eventually([&] { return device.state().version == version + 1; }));
     // The delta {y:2} was raised before the restart, so the catch-up get does not raise it again;
-    // only the update/delta that follows the report (version + 1) does.
-    std::this_thread::sleep_for(300ms);
-    for (const auto& d : deltas.items()) EXPECT_EQ(d.version, version + 1);
+    // only the update/delta that follows the report (version + 1) does. The marker's delta comes
+    // after all of them.
+    app.desire({{"marker", 1}}, kLong);
+    ASSERT_TRUE(deltas.wait_for(has_marker));
+    const auto seen = deltas.items();
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0].version, version + 1);
+    EXPECT_EQ(seen[1].version, version + 2);
 }
 
 TEST_F(ShadowEndToEnd, ManyDevicesAtOnce) {
