@@ -1,6 +1,7 @@
 // shadow.cpp — tl_shadow_options_* and tl_shadow_*: the C face of twinlink::Shadow. JSON text is
 // parsed here and handed to the core; the core does everything else.
 #include <chrono>
+#include <cstdio>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -36,6 +37,31 @@ std::string document_text(const ShadowState& s) {
                           {"timestamp", s.timestamp},
                           {"exists", s.exists}}
         .dump();
+}
+
+std::string to_hex(uint32_t value) {
+    char text[9];
+    std::snprintf(text, sizeof text, "%x", static_cast<unsigned>(value));
+    return text;
+}
+
+// tl_shadow_on_delta(_ex): registers `callback` as a delta handler of the core shadow.
+void add_delta_callback(tl_shadow* shadow, const char* json_pointer, uint32_t flags, tl_shadow_delta_cb callback,
+                        void* user_data, tl_destroy_cb destroy, uint64_t* out_id) {
+    auto data = own_user_data(user_data, destroy);
+    if (out_id) *out_id = 0;
+    auto& s = deref(shadow, "shadow");
+    if (callback == nullptr) invalid("callback is NULL");
+    if ((flags & ~uint32_t{TL_SHADOW_DELTA_NO_INITIAL}) != 0)
+        invalid("unknown flags 0x" + to_hex(flags & ~uint32_t{TL_SHADOW_DELTA_NO_INITIAL}));
+    const auto initial =
+        (flags & TL_SHADOW_DELTA_NO_INITIAL) ? twinlink::InitialDelta::Skip : twinlink::InitialDelta::Deliver;
+    twinlink::DeltaHandler handler = [callback, data](const nlohmann::json& delta, std::uint64_t version) {
+        callback(delta.dump().c_str(), version, data->get());
+    };
+    const auto id = (json_pointer && *json_pointer) ? s.core.on_delta(json_pointer, std::move(handler), initial)
+                                                    : s.core.on_delta(std::move(handler), initial);
+    if (out_id) *out_id = id;
 }
 
 // The request's fields as a ShadowUpdate; parse_update_request checks it as the service would.
@@ -167,16 +193,15 @@ tl_status tl_shadow_state(const tl_shadow* shadow, char** out_document) {
 tl_status tl_shadow_on_delta(tl_shadow* shadow, const char* json_pointer, tl_shadow_delta_cb callback,
                              void* user_data, tl_destroy_cb destroy, uint64_t* out_id) {
     return guard(__func__, [&] {
-        auto data = own_user_data(user_data, destroy);
-        if (out_id) *out_id = 0;
-        auto& s = deref(shadow, "shadow");
-        if (callback == nullptr) invalid("callback is NULL");
-        twinlink::DeltaHandler handler = [callback, data](const nlohmann::json& delta, std::uint64_t version) {
-            callback(delta.dump().c_str(), version, data->get());
-        };
-        const auto id = (json_pointer && *json_pointer) ? s.core.on_delta(json_pointer, std::move(handler))
-                                                        : s.core.on_delta(std::move(handler));
-        if (out_id) *out_id = id;
+        add_delta_callback(shadow, json_pointer, TL_SHADOW_DELTA_NO_INITIAL, callback, user_data, destroy, out_id);
+    });
+}
+
+tl_status tl_shadow_on_delta_ex(tl_shadow* shadow, const char* json_pointer, uint32_t flags,
+                                tl_shadow_delta_cb callback, void* user_data, tl_destroy_cb destroy,
+                                uint64_t* out_id) {
+    return guard(__func__, [&] {
+        add_delta_callback(shadow, json_pointer, flags, callback, user_data, destroy, out_id);
     });
 }
 

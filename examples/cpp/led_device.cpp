@@ -3,8 +3,8 @@
 //   usage: led_device BROKER_URI [DEVICE_ID [CHANGES [TIMEOUT_S]]]
 //          led_device mqtt://127.0.0.1:1883 demo-led 2 60
 //
-// Connects, reports its LED as off, then waits for the cloud to desire another state: every delta
-// of "/led" switches the LED ("LED is now on") and reports the new state back, which clears the
+// Connects, reports its LED as off, then follows the desired state (a change desired while it was
+// off comes first): every delta of "/led" switches the LED ("LED is now on") and reports the new state back, which clears the
 // delta. Set the desired state with `twinlink shadow desire demo-led '{"led":"on"}'` while
 // `twinlink serve` runs on the same broker. Exits 0 after CHANGES switches (0: no limit) or when
 // TIMEOUT_S (default 60) passes without a limit; 1 when a limit was not reached in time or on error.
@@ -85,8 +85,12 @@ int main(int argc, char** argv) {
         twinlink::Shadow shadow(client, shadow_options);
 
         Led led;
-        // Runs on the client's dispatcher thread; report() may block there (it waits for the
-        // cloud's answer, which the shadow receives on another thread).
+        shadow.report({{"led", led.state()}}, 10s);
+        std::cout << "led_device: " << device << " ready, LED is " << led.state() << std::endl;
+
+        // Registered once connected: a change desired while the device was off is the first delta
+        // it gets. Runs on the client's dispatcher thread; report() may block there (it waits for
+        // the cloud's answer, which the shadow receives on another thread).
         shadow.on_delta("/led", [&](const nlohmann::json& desired, std::uint64_t version) {
             if (desired != "on" && desired != "off") {
                 std::cerr << "led_device: ignoring desired led " << desired.dump() << " (version " << version
@@ -101,9 +105,6 @@ int main(int argc, char** argv) {
             }
             led.reported();
         });
-
-        shadow.report({{"led", led.state()}}, 10s);
-        std::cout << "led_device: " << device << " ready, LED is " << led.state() << std::endl;
 
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         bool done = false;

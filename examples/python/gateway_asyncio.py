@@ -21,14 +21,17 @@ async def run_device(device: Device, stop: asyncio.Event) -> None:
     """One device: applies rate deltas, and records readings at that rate until `stop`."""
     state = {"rate": 2.0}
     await device.shadow.report({"rate": state["rate"], "kind": "vibration-node"})
+    # Registered here, once connected: a rate desired while the device was offline comes first.
+    deltas = device.shadow.deltas()
 
     async def follow_deltas() -> None:
-        async for delta in device.shadow.deltas():
-            rate = delta.state.get("rate")
-            if isinstance(rate, (int, float)) and 0 < rate <= 1000:
-                state["rate"] = float(rate)
-                print(f"{device.id}: rate is now {rate}/s (version {delta.version})", flush=True)
-                await device.shadow.report({"rate": rate})
+        async with deltas:  # unregistered when the task is cancelled
+            async for delta in deltas:
+                rate = delta.state.get("rate")
+                if isinstance(rate, (int, float)) and 0 < rate <= 1000:
+                    state["rate"] = float(rate)
+                    print(f"{device.id}: rate is now {rate}/s (version {delta.version})", flush=True)
+                    await device.shadow.report({"rate": rate})
 
     follower = asyncio.ensure_future(follow_deltas())
     try:

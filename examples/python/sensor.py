@@ -27,10 +27,14 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
-    # connect=False: the handlers below are in place before the first connection, so a change
-    # made while the device was offline arrives as a delta too.
+    # connect=False: to print the connection events from the first one on.
     with twinlink.Device(args.device, broker=args.broker, connect=False, batch_linger=1.0) as dev:
         led = {"value": "off"}
+        dev.on_connection(lambda event: print(f"connection: {event.state.name.lower()} {event.message}", flush=True))
+        dev.connect(timeout=10)
+
+        accepted = dev.shadow.report({"fw": "1.2.0", "led": led["value"], "model": "th-1"})
+        print(f"reported state, shadow version {accepted['version']}", flush=True)
 
         def on_led(value: object, version: int) -> None:
             if value not in ("on", "off"):
@@ -40,12 +44,9 @@ def main() -> int:
             print(f"LED is now {value} (shadow version {version})", flush=True)
             dev.shadow.report({"led": value})  # blocking calls are fine in a callback
 
+        # Registered once connected: a change made while the device was offline is the first delta
+        # it gets (on_delta delivers the pending one, unless initial=False).
         dev.shadow.on_delta(on_led, path="/led")
-        dev.on_connection(lambda event: print(f"connection: {event.state.name.lower()} {event.message}", flush=True))
-        dev.connect(timeout=10)
-
-        accepted = dev.shadow.report({"fw": "1.2.0", "led": led["value"], "model": "th-1"})
-        print(f"reported state, shadow version {accepted['version']}", flush=True)
 
         deadline = time.monotonic() + args.seconds
         started = time.monotonic()

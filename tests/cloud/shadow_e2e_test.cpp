@@ -598,15 +598,111 @@ TEST_F(ShadowEndToEnd, PersistedShadowKnowsItsStateWhileTheBrokerIsDown) {
     Shadow app(*app_client, shadow_options("persistent"));
     ASSERT_TRUE(eventually([&] { return app.get(5s).reported.value("x", 0) == 5; }));
     ASSERT_TRUE(eventually([&] { return device.state().version == version + 1; }));
-    // The delta {y:2} was raised before the restart, so the catch-up get does not raise it again;
-    // only the update/delta that follows the report (version + 1) does. The marker's delta comes
-    // after all of them.
+    // The restarted device's handler got the delta {y:2} it registered with, from the file, once:
+    // the catch-up get of the same version did not raise it again; only the update/delta that
+    // follows the report (version + 1) did. The marker's delta comes after all of them.
     app.desire({{"marker", 1}}, kLong);
     ASSERT_TRUE(deltas.wait_for(has_marker));
     const auto seen = deltas.items();
-    ASSERT_EQ(seen.size(), 2u);
-    EXPECT_EQ(seen[0].version, version + 1);
-    EXPECT_EQ(seen[1].version, version + 2);
+    ASSERT_EQ(seen.size(), 3u);
+    EXPECT_EQ(seen[0].value, json({{"y", 2}}));
+    EXPECT_EQ(seen[0].version, version);
+    EXPECT_EQ(seen[1].version, version + 1);
+    EXPECT_EQ(seen[2].version, version + 2);
+}
+
+// A handler registered after the shadow learnt of a delta gets that delta once, on the
+// dispatcher thread, unless it opts out.
+TEST_F(ShadowEndToEnd, AHandlerRegisteredAfterConnectGetsThePendingDeltaOnce) {
+    auto device_client = connected_client();
+    auto app_client = connected_client();
+    Shadow device(*device_client, shadow_options("late"));
+    Shadow app(*app_client, shadow_options("late"));
+    Recorder<Delta> probe;  // to know when the delta event has come and gone
+    device.on_delta([probe](const json& d, std::uint64_t version) { probe.push({d, version}); });
+    device.report({{"led", "off"}}, kLong);
+    const std::uint64_t v = app.desire({{"led", "on"}, {"fan", 2}}, kLong).value("version", std::uint64_t{0});
+    ASSERT_TRUE(probe.wait_count(1));
+    ASSERT_EQ(probe.items()[0].version, v);
+    ASSERT_TRUE(eventually([&] { return device.state().version == v; }));
+    ASSERT_EQ(device.state().delta, json({{"led", "on"}, {"fan", 2}}));
+
+    Recorder<Delta> whole, led, absent, skipped;
+    Recorder<std::thread::id> threads;
+    device.on_delta([whole, threads](const json& d, std::uint64_t version) {
+        threads.push(std::this_thread::get_id());
+        whole.push({d, version});
+    });
+    device.on_delta("/led", [led](const json& value, std::uint64_t version) { led.push({value, version}); });
+    device.on_delta("/absent", [absent](const json& value, std::uint64_t version) { absent.push({value, version}); });
+    device.on_delta([skipped](const json& d, std::uint64_t version) { skipped.push({d, version}); },
+                    twinlink::InitialDelta::Skip);
+
+    ASSERT_TRUE(whole.wait_count(1));
+    EXPECT_EQ(whole.items()[0].value, json({{"led", "on"}, {"fan", 2}}));
+    EXPECT_EQ(whole.items()[0].version, v);
+    EXPECT_NE(threads.items()[0], std::this_thread::get_id());
+    ASSERT_TRUE(led.wait_count(1));
+    EXPECT_EQ(led.items()[0].value, "on");
+    EXPECT_EQ(led.items()[0].version, v);
+
+    app.desire({{"marker", 1}}, kLong);
+    ASSERT_TRUE(skipped.wait_for(has_marker));
+    ASSERT_TRUE(whole.wait_for(has_marker));
+    ASSERT_EQ(whole.size(), 2u);
+    EXPECT_EQ(whole.items()[1].version, v + 1);
+    ASSERT_EQ(skipped.size(), 1u);  // only the marker's
+    EXPECT_EQ(skipped.items()[0].version, v + 1);
+    ASSERT_EQ(led.size(), 2u);      // the marker's delta still holds /led
+    EXPECT_EQ(led.items()[1].version, v + 1);
+    EXPECT_EQ(absent.size(), 0u);
+}
+
+// Handlers registered while deltas keep coming: whether the pending delta handed over at
+// registration or the delta event of the same version comes first, each version reaches a
+// handler at most once, and in increasing order.
+TEST_F(ShadowEndToEnd, ThePendingDeltaIsNotDeliveredTwiceWhenADeltaRacesWithRegistration) {
+    constexpr int kRounds = 40;
+    auto device_client = connected_client();
+    auto app_client = connected_client();
+    Shadow device(*device_client, shadow_options("racer"));
+    Shadow app(*app_client, shadow_options("racer"));
+    device.report({{"n", 0}}, kLong);
+
+    std::atomic<bool> written{false};
+    std::atomic<int> failures{0};
+    std::thread writer([&] {
+        for (int i = 1; i <= kRounds; ++i) {
+            try {
+                app.desire({{"n", i}}, kLong);  // one version each
+            } catch (const Error&) {
+                ++failures;
+            }
+        }
+        written = true;
+    });
+    // Register a handler each time the device sees a new version, while the delta event of that
+    // version is on its way, until the writer is done.
+    std::vector<Recorder<Delta>> handlers;
+    std::uint64_t last = device.state().version;
+    while (!written && handlers.size() < 4 * kRounds) {
+        wait_until([&] { return written || device.state().version > last; }, kLong);
+        last = device.state().version;
+        const Recorder<Delta> recorder;
+        handlers.push_back(recorder);
+        device.on_delta([recorder](const json& d, std::uint64_t version) { recorder.push({d, version}); });
+    }
+    writer.join();
+    ASSERT_EQ(failures.load(), 0);
+    ASSERT_FALSE(handlers.empty());
+    app.desire({{"marker", 1}}, kLong);
+    for (std::size_t h = 0; h < handlers.size(); ++h) {
+        ASSERT_TRUE(handlers[h].wait_for(has_marker)) << "handler " << h;
+        const auto seen = handlers[h].items();
+        for (std::size_t i = 1; i < seen.size(); ++i)
+            EXPECT_LT(seen[i - 1].version, seen[i].version) << "handler " << h << ", delta " << i;
+    }
+    EXPECT_TRUE(eventually([&] { return device.state().desired == json({{"n", kRounds}, {"marker", 1}}); }));
 }
 
 TEST_F(ShadowEndToEnd, ManyDevicesAtOnce) {

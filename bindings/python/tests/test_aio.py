@@ -8,6 +8,7 @@ import pytest
 
 import twinlink
 import twinlink.aio as aio
+from twinlink.shadow import Delta
 
 TIMEOUT = 10.0
 
@@ -51,7 +52,6 @@ def test_async_for_over_deltas(broker, cloud, device_id):
 
             follower = asyncio.ensure_future(follow())
             await dev.shadow.report({"n": 0})
-            await asyncio.sleep(0.1)  # the follower registers at its first iteration
             other = app.shadow(device_id)
             await other.desire({"n": 1})
             while (await dev.shadow.document())["state"]["reported"].get("n") != 1:
@@ -59,6 +59,49 @@ def test_async_for_over_deltas(broker, cloud, device_id):
             await other.desire({"n": 2})
             await asyncio.wait_for(follower, TIMEOUT)
             assert seen == [{"n": 1}, {"n": 2}]
+
+    run(main())
+
+
+async def eventually(predicate, what, timeout=TIMEOUT):
+    """Awaits until the coroutine function ``predicate`` returns true, for at most ``timeout`` s."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        if asyncio.get_running_loop().time() >= deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def test_deltas_registers_at_the_call_and_starts_with_the_pending_delta(broker, cloud, device_id):
+    async def main():
+        async with aio.Device(device_id, broker=broker.uri) as dev, aio.Client(broker.uri) as app:
+            other = app.shadow(device_id)
+            await dev.shadow.report({"led": "off"})
+            version = (await other.desire({"led": "on"}))["version"]
+
+            async def device_has(v):
+                return (await dev.shadow.document())["version"] == v
+
+            await eventually(lambda: device_has(version), "the device to see the delta")
+            pending = dev.shadow.deltas()  # registered after connect and after the delta came
+            assert await asyncio.wait_for(pending.__anext__(), TIMEOUT) == Delta({"led": "on"}, version)
+
+            later = dev.shadow.deltas(initial=False)  # registered here, not at the first __anext__
+            await other.desire({"marker": 1})
+            await eventually(lambda: device_has(version + 1), "the device to see the marker")
+            assert await asyncio.wait_for(later.__anext__(), TIMEOUT) == Delta({"led": "on", "marker": 1}, version + 1)
+            assert await asyncio.wait_for(pending.__anext__(), TIMEOUT) == Delta({"led": "on", "marker": 1}, version + 1)
+            await later.aclose()
+            await pending.aclose()
+
+            seen = []
+
+            async def got_one():
+                return bool(seen)
+
+            await dev.shadow.on_delta(lambda state, v: seen.append((state, v)))
+            await eventually(got_one, "the pending delta")
+            assert seen == [({"led": "on", "marker": 1}, version + 1)]
 
     run(main())
 

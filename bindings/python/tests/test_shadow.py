@@ -63,6 +63,37 @@ def test_delta_handler_with_json_pointer_and_removal(broker, cloud, device_id):
         assert leds.empty()
 
 
+def test_a_handler_registered_after_connect_gets_the_pending_delta(broker, cloud, device_id):
+    whole: "queue.Queue[tuple]" = queue.Queue()
+    leds: "queue.Queue[tuple]" = queue.Queue()
+    later: "queue.Queue[tuple]" = queue.Queue()
+    threads = []
+    with twinlink.Device(device_id, broker=broker.uri) as dev, twinlink.Client(broker.uri) as app:
+        dev.shadow.report({"led": "off"}, timeout=TIMEOUT)
+        other = app.shadow(device_id)
+        version = other.desire({"led": "on"}, timeout=TIMEOUT)["version"]
+        wait_until(lambda: dev.shadow.document["version"] == version, TIMEOUT, what="the device to see the delta")
+
+        def on_whole(delta, v):
+            threads.append(threading.get_ident())
+            whole.put((delta, v))
+
+        dev.shadow.on_delta(on_whole)
+        dev.shadow.on_delta(lambda value, v: leds.put((value, v)), path="/led")
+        dev.shadow.on_delta(lambda delta, v: later.put((delta, v)), initial=False)
+        assert whole.get(timeout=TIMEOUT) == ({"led": "on"}, version)
+        assert leds.get(timeout=TIMEOUT) == ("on", version)
+        assert threads == [threads[0]] and threads[0] != threading.get_ident()  # the dispatcher's
+
+        # A marker: the next delta. The handler that opted out sees it first; the others see it
+        # once, after the pending delta and nothing else.
+        other.desire({"marker": 1}, timeout=TIMEOUT)
+        assert later.get(timeout=TIMEOUT) == ({"led": "on", "marker": 1}, version + 1)
+        assert whole.get(timeout=TIMEOUT) == ({"led": "on", "marker": 1}, version + 1)
+        assert leds.get(timeout=TIMEOUT) == ("on", version + 1)
+        assert whole.empty() and leds.empty() and later.empty()
+
+
 def test_named_shadow_and_change_callback(broker, cloud, device_id):
     changes: "queue.Queue[dict]" = queue.Queue()
     with twinlink.Device(device_id, broker=broker.uri) as dev, twinlink.Client(broker.uri) as app:

@@ -101,9 +101,25 @@ TL_API tl_status tl_shadow_state(const tl_shadow *shadow, char **out_document);
 /* Calls `callback` for every new delta; with a JSON pointer (RFC 6901, e.g. "/led"), only when the
  * delta contains that path, with the value there. `json_pointer` NULL or "": the whole delta.
  * `out_id` (may be NULL) receives an id for tl_shadow_remove_handler(). On error destroy(user_data)
- * runs before the return. Errors: TL_EINVAL. */
+ * runs before the return. Only deltas that arrive after the registration are delivered: this is
+ * tl_shadow_on_delta_ex() with TL_SHADOW_DELTA_NO_INITIAL. Errors: TL_EINVAL. */
 TL_API tl_status tl_shadow_on_delta(tl_shadow *shadow, const char *json_pointer, tl_shadow_delta_cb callback,
                                     void *user_data, tl_destroy_cb destroy, uint64_t *out_id);
+
+/* Flags of tl_shadow_on_delta_ex(), or-ed together; 0 is the default behaviour. */
+#define TL_SHADOW_DELTA_NO_INITIAL 0x1u /* do not deliver the delta pending at registration */
+
+/* As tl_shadow_on_delta(), and first, unless `flags` has TL_SHADOW_DELTA_NO_INITIAL, with the delta
+ * that is pending when the callback registers: the newest one the shadow knows of (from the cloud,
+ * or from the persist file), if any; with a JSON pointer, only when it contains that path. So a
+ * callback registered after tl_client_connect() misses nothing. That delta is delivered once, on the
+ * dispatcher thread, never from inside this call (it may run before this call has returned). A
+ * callback receives each version at most once and in increasing order: a delta event of the
+ * version just handed over is not delivered again. Never blocks on the network.
+ * Errors: TL_EINVAL (NULL shadow or callback, malformed pointer, unknown flags). */
+TL_API tl_status tl_shadow_on_delta_ex(tl_shadow *shadow, const char *json_pointer, uint32_t flags,
+                                       tl_shadow_delta_cb callback, void *user_data, tl_destroy_cb destroy,
+                                       uint64_t *out_id);
 
 /* Calls `callback` after every accepted change of the document. Errors: TL_EINVAL. */
 TL_API tl_status tl_shadow_on_change(tl_shadow *shadow, tl_shadow_change_cb callback, void *user_data,

@@ -15,6 +15,9 @@
 //
 // Threads. Delta and change handlers run on the client's dispatcher thread; they may call any
 // member, including the blocking ones (report() from a delta handler is the usual pattern).
+//
+// Deltas. A delta handler gets, by default, the delta that is pending when it registers, then every
+// new one, so registering after connect() misses nothing (InitialDelta).
 #pragma once
 
 #include <chrono>
@@ -74,6 +77,18 @@ using ChangeHandler = std::function<void(const ShadowState& state)>;
 /// Builds an update from the current state; for update_with().
 using UpdateBuilder = std::function<ShadowUpdate(const ShadowState& current)>;
 
+/// Whether on_delta() also gives a new handler the delta that is pending when it registers.
+enum class InitialDelta {
+    /// The newest delta the shadow knows of (from the cloud, or from the persisted file), when
+    /// there is one (for a key-path handler: when it contains the path), is delivered once, on
+    /// the dispatcher thread like every delta, never inside on_delta(). A delta of the same
+    /// version that arrives meanwhile is not delivered a second time: a handler sees each
+    /// version at most once, in increasing order.
+    Deliver,
+    /// Only deltas that arrive after the registration.
+    Skip,
+};
+
 class Shadow {
 public:
     /// Validates the options (Error(InvalidArgument)), loads the persisted document, subscribes to
@@ -117,11 +132,14 @@ public:
     /// `reported`. Never blocks on the network.
     ShadowState state() const;
 
-    /// Calls `handler` with every new delta. Returns an id for remove_handler().
-    std::uint64_t on_delta(DeltaHandler handler);
+    /// Calls `handler` with every new delta, and first with the pending one unless `initial` is
+    /// Skip (see InitialDelta). Returns an id for remove_handler().
+    std::uint64_t on_delta(DeltaHandler handler, InitialDelta initial = InitialDelta::Deliver);
     /// Calls `handler` with the value at `json_pointer` (RFC 6901, e.g. "/led" or "/cfg/rate")
-    /// whenever a new delta contains that path. Error(InvalidArgument) for a malformed pointer.
-    std::uint64_t on_delta(std::string_view json_pointer, DeltaHandler handler);
+    /// whenever a new delta contains that path, and first with the pending delta's, as above.
+    /// Error(InvalidArgument) for a malformed pointer.
+    std::uint64_t on_delta(std::string_view json_pointer, DeltaHandler handler,
+                           InitialDelta initial = InitialDelta::Deliver);
     std::uint64_t on_change(ChangeHandler handler);
     /// After it returns the handler is not called again. Unknown ids are ignored.
     void remove_handler(std::uint64_t id);

@@ -225,14 +225,29 @@ public:
         return s;
     }
 
-    std::uint64_t add_handler(std::optional<json::json_pointer> path, DeltaHandler delta, ChangeHandler change) {
+    std::uint64_t add_handler(std::optional<json::json_pointer> path, DeltaHandler delta, ChangeHandler change,
+                              InitialDelta initial) {
         auto h = std::make_shared<Handler>();
         h->path = std::move(path);
         h->delta = std::move(delta);
         h->change = std::move(change);
-        std::lock_guard<std::mutex> lock(mu_);
-        handlers_.emplace(++next_handler_, std::move(h));
-        return next_handler_;
+        std::uint64_t id;
+        std::function<void()> first;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            id = ++next_handler_;
+            handlers_.emplace(id, h);
+            // Taken together with the registration, under mu_: every delta raised after this
+            // point reaches the handler as an event, and deliver() drops the one of the same
+            // version, whichever of the two the dispatcher runs first.
+            if (h->delta && initial == InitialDelta::Deliver) {
+                if (auto pending = pending_delta_locked()) first = delta_event(h, pending->first, pending->second);
+            }
+        }
+        // Posted, never called here: delta handlers run on the dispatcher, and the caller may
+        // hold locks its handler takes.
+        if (first) client_.dispatch(std::move(first));
+        return id;
     }
 
     void remove_handler(std::uint64_t id) {
@@ -260,6 +275,7 @@ private:
         DeltaHandler delta;
         ChangeHandler change;
         std::atomic<bool> active{true};
+        std::uint64_t delivered = 0;  // the version of the last delta delivered; dispatcher thread only
     };
     using Events = std::vector<std::function<void()>>;
 
@@ -466,18 +482,38 @@ private:
 
     void deltas_locked(const json& delta, std::uint64_t version, Events& events) {
         dirty_ = true;
+        last_delta_ = delta;
         for (const auto& [id, h] : handlers_) {
             if (!h->delta) continue;
-            if (!h->path) {
-                events.push_back([h, delta, version] {
-                    if (h->active) h->delta(delta, version);
-                });
-            } else if (delta.contains(*h->path)) {
-                events.push_back([h, value = delta.at(*h->path), version] {
-                    if (h->active) h->delta(value, version);
-                });
-            }
+            if (auto event = delta_event(h, delta, version)) events.push_back(std::move(event));
         }
+    }
+
+    // The call of `h` for a delta: with the whole delta, or the value at its path; none when the
+    // delta does not hold the path. For the dispatcher thread.
+    static std::function<void()> delta_event(const std::shared_ptr<Handler>& h, const json& delta,
+                                             std::uint64_t version) {
+        if (!h->path) return [h, delta, version] { deliver(*h, delta, version); };
+        if (!delta.contains(*h->path)) return {};
+        return [h, value = delta.at(*h->path), version] { deliver(*h, value, version); };
+    }
+
+    // On the dispatcher thread, which runs a handler's calls one after another. A handler hears
+    // each version at most once and in increasing order: the pending delta handed over at
+    // registration and a delta event of the same version that raced with it are one delta.
+    static void deliver(Handler& h, const json& value, std::uint64_t version) {
+        if (!h.active || version <= h.delivered) return;
+        h.delivered = version;
+        h.delta(value, version);
+    }
+
+    // The newest delta the shadow knows of, and its version: that of the last delta event when
+    // it is newer than the local copy (the event may arrive before the document it belongs to),
+    // else the local copy's, when not empty. Under mu_.
+    std::optional<std::pair<json, std::uint64_t>> pending_delta_locked() const {
+        if (last_delta_ && last_delta_version_ > local_.version) return std::pair{*last_delta_, last_delta_version_};
+        if (local_.exists && !local_.delta.empty()) return std::pair{local_.delta, local_.version};
+        return std::nullopt;
     }
 
     // ---- timer thread: send the next update, resend unanswered ones, persist ----
@@ -576,6 +612,7 @@ private:
     bool dirty_ = false;  // the persisted file is behind
     ShadowState local_;
     std::uint64_t last_delta_version_ = 0;
+    std::optional<json> last_delta_;  // the delta last raised (of last_delta_version_), in this process
     detail::PendingUpdates pending_;
     std::optional<Inflight> inflight_;
     std::map<std::uint64_t, Result> results_;  // by the generation of the update
@@ -647,12 +684,12 @@ void Shadow::remove(milliseconds timeout) {
 
 ShadowState Shadow::state() const { return impl_->state(); }
 
-std::uint64_t Shadow::on_delta(DeltaHandler handler) {
+std::uint64_t Shadow::on_delta(DeltaHandler handler, InitialDelta initial) {
     if (!handler) throw Error(Status::InvalidArgument, "on_delta: the handler is empty");
-    return impl_->add_handler(std::nullopt, std::move(handler), {});
+    return impl_->add_handler(std::nullopt, std::move(handler), {}, initial);
 }
 
-std::uint64_t Shadow::on_delta(std::string_view pointer, DeltaHandler handler) {
+std::uint64_t Shadow::on_delta(std::string_view pointer, DeltaHandler handler, InitialDelta initial) {
     if (!handler) throw Error(Status::InvalidArgument, "on_delta: the handler is empty");
     std::optional<json::json_pointer> path;
     try {
@@ -661,12 +698,12 @@ std::uint64_t Shadow::on_delta(std::string_view pointer, DeltaHandler handler) {
         throw Error(Status::InvalidArgument, "on_delta: '" + std::string(pointer) +
                                                  "' is not a JSON pointer such as \"/led\": " + e.what());
     }
-    return impl_->add_handler(std::move(path), std::move(handler), {});
+    return impl_->add_handler(std::move(path), std::move(handler), {}, initial);
 }
 
 std::uint64_t Shadow::on_change(ChangeHandler handler) {
     if (!handler) throw Error(Status::InvalidArgument, "on_change: the handler is empty");
-    return impl_->add_handler(std::nullopt, {}, std::move(handler));
+    return impl_->add_handler(std::nullopt, {}, std::move(handler), InitialDelta::Skip);
 }
 
 void Shadow::remove_handler(std::uint64_t id) { impl_->remove_handler(id); }

@@ -123,16 +123,20 @@ void bind_shadow(py::module_& m) {
             tl_free(text);
             return document;
         })
-        .def("on_delta", [](Shadow& s, const OptText& path, const py::object& fn) {
-            Handle::Use use(s);
-            Callback* callback = new_callback(fn);
-            auto active = callback->active;
-            uint64_t id = 0;
-            check(tl_shadow_on_delta(s.get(), path ? path->c_str() : nullptr, delta_trampoline, callback,
-                                     destroy_callback, &id));
-            s.handlers.add(id, std::move(active));
-            return id;
-        })
+        .def(
+            "on_delta",
+            [](Shadow& s, const OptText& path, const py::object& fn, bool initial) {
+                Handle::Use use(s);
+                Callback* callback = new_callback(fn);
+                auto active = callback->active;
+                uint64_t id = 0;
+                check(tl_shadow_on_delta_ex(s.get(), path ? path->c_str() : nullptr,
+                                            initial ? 0u : TL_SHADOW_DELTA_NO_INITIAL, delta_trampoline, callback,
+                                            destroy_callback, &id));
+                s.handlers.add(id, std::move(active));
+                return id;
+            },
+            py::arg("path"), py::arg("callback"), py::arg("initial") = true)
         .def("on_change", [](Shadow& s, const py::object& fn) {
             Handle::Use use(s);
             Callback* callback = new_callback(fn);

@@ -127,9 +127,20 @@ class Stream(Generic[T]):
         _post(self._loop, self._queue.put_nowait, item)
 
     async def _ensure_started(self) -> None:
+        self._start_soon()
+        assert self._started is not None
+        await asyncio.shield(self._started)
+
+    def _start_soon(self) -> None:
+        """Starts the registration now, as a task of the loop, rather than at the first item."""
         if self._started is None:
             self._started = asyncio.ensure_future(self._start(self))
-        await asyncio.shield(self._started)
+
+    def _registered(self, stop: Callable[[], Any]) -> None:
+        """The registration is already made, and ``stop`` ends it."""
+        started: "asyncio.Future[Callable[[], Any]]" = self._loop.create_future()
+        started.set_result(stop)
+        self._started = started
 
     def __aiter__(self) -> "Stream[T]":
         return self
@@ -176,14 +187,6 @@ class Stream(Generic[T]):
         await self.aclose()
 
 
-def _registration_stream(register: Callable[[Callable[[T], None]], Awaitable[Registration]]) -> "Stream[T]":
-    async def start(stream: "Stream[T]") -> Callable[[], Any]:
-        registration = await register(stream._feed)
-        return registration.remove
-
-    return Stream(start)
-
-
 # -- shadows ---------------------------------------------------------------------------------
 
 
@@ -195,12 +198,38 @@ class Shadow:
         self._make = make
         self._made_at_once = made_at_once
         self._sync: Optional[_shadow.Shadow] = None
+        self._making: "Optional[asyncio.Future[_shadow.Shadow]]" = None
 
     async def _resolve(self) -> _shadow.Shadow:
         if self._sync is None:
-            # Offline, making it only registers the subscription: no need for a thread.
-            self._sync = self._make() if self._made_at_once() else await _run(self._make)
+            if self._made_at_once():
+                # Offline, making it only registers the subscription: no need for a thread.
+                self._sync = self._make()
+            else:
+                # Made once, on the pool, however many calls wait for it.
+                if self._making is None:
+                    self._making = _run(self._make)
+                sync = await asyncio.shield(self._making)
+                if self._sync is None:
+                    self._sync = sync
         return self._sync
+
+    def _stream(self, register: Callable[[_shadow.Shadow, Callable[[T], None]], Registration]) -> "Stream[T]":
+        """A stream whose registration is made at this call: at once when the shadow is made or
+        can be made without waiting, else as soon as the loop runs (making it waits for the
+        broker's SUBACK on the pool)."""
+
+        async def start(stream: "Stream[T]") -> Callable[[], Any]:
+            return register(await self._resolve(), stream._feed).remove
+
+        stream: "Stream[T]" = Stream(start)
+        if self._sync is None and self._made_at_once():
+            self._sync = self._make()
+        if self._sync is not None:
+            stream._registered(register(self._sync, stream._feed).remove)
+        else:
+            stream._start_soon()
+        return stream
 
     @property
     def sync(self) -> Optional[_shadow.Shadow]:
@@ -237,34 +266,36 @@ class Shadow:
         """The local copy (see twinlink.Shadow.document)."""
         return (await self._resolve()).document
 
-    async def on_delta(self, callback: Callable[[Any, int], Any], path: Optional[str] = None) -> Registration:
+    async def on_delta(
+        self, callback: Callable[[Any, int], Any], path: Optional[str] = None, *, initial: bool = True
+    ) -> Registration:
         """Calls ``callback(delta, version)`` on this loop for every delta (a coroutine function
-        is run as a task)."""
+        is run as a task); first with the delta pending at registration, unless ``initial`` is
+        False (see twinlink.Shadow.on_delta)."""
         shadow = await self._resolve()
-        return shadow.on_delta(_on_loop(asyncio.get_running_loop(), callback), path)
+        return shadow.on_delta(_on_loop(asyncio.get_running_loop(), callback), path, initial=initial)
 
     async def on_change(self, callback: Callable[[Document], Any]) -> Registration:
         shadow = await self._resolve()
         return shadow.on_change(_on_loop(asyncio.get_running_loop(), callback))
 
-    def deltas(self, path: Optional[str] = None) -> "Stream[Delta]":
+    def deltas(self, path: Optional[str] = None, *, initial: bool = True) -> "Stream[Delta]":
         """The deltas as they come: ``async for delta in shadow.deltas(): ...`` (Delta: ``.state``
-        and ``.version``). Registered when iteration starts, or at ``async with``."""
+        and ``.version``), starting with the delta pending at registration unless ``initial`` is
+        False. Registered at this call, so nothing sent after it is missed."""
 
-        async def register(feed: Callable[[Delta], None]) -> Registration:
-            shadow = await self._resolve()
-            return shadow.on_delta(lambda state, version: feed(Delta(state, version)), path)
+        def register(shadow: _shadow.Shadow, feed: Callable[[Delta], None]) -> Registration:
+            return shadow.on_delta(lambda state, version: feed(Delta(state, version)), path, initial=initial)
 
-        return _registration_stream(register)
+        return self._stream(register)
 
     def changes(self) -> "Stream[Document]":
-        """The local document after every accepted change."""
+        """The local document after every accepted change. Registered at this call."""
 
-        async def register(feed: Callable[[Document], None]) -> Registration:
-            shadow = await self._resolve()
+        def register(shadow: _shadow.Shadow, feed: Callable[[Document], None]) -> Registration:
             return shadow.on_change(feed)
 
-        return _registration_stream(register)
+        return self._stream(register)
 
     async def close(self) -> None:
         """Frees a shadow made with ``client.shadow()`` (see twinlink.Shadow.close)."""

@@ -102,17 +102,25 @@ class Shadow:
         """What desired asks for and reported does not show yet ({} when in sync)."""
         return dict(self.document["state"].get("delta", {}))
 
-    def on_delta(self, callback: Callable[[Any, int], Any], path: Optional[str] = None) -> Registration:
+    def on_delta(
+        self, callback: Callable[[Any, int], Any], path: Optional[str] = None, *, initial: bool = True
+    ) -> Registration:
         """Calls ``callback(delta, version)`` for every new delta, on the dispatcher thread;
         reporting from there is the usual pattern. With a JSON pointer ``path`` (``"/led"``), only
-        when the delta contains it, with the value there. Returns a Registration (remove())."""
+        when the delta contains it, with the value there. Returns a Registration (remove()).
+
+        With ``initial`` (the default), the delta already pending when the callback registers
+        (the newest one the shadow knows of), if any, comes first, so registering after connect
+        misses nothing. It arrives on the dispatcher thread like the others, never inside this
+        call, and each version reaches the callback at most once. ``initial=False``: only deltas
+        that arrive afterwards."""
         if not callable(callback):
             raise TypeError("callback must be callable")
 
         def delta(text: str, version: int) -> None:
             callback(json.loads(text), version)
 
-        return self._handler(self._native.on_delta(path, delta))
+        return self._handler(self._native.on_delta(path, delta, bool(initial)))
 
     def on_change(self, callback: Callable[[Document], Any]) -> Registration:
         """Calls ``callback(document)`` after every accepted change (the local document, as
