@@ -53,6 +53,21 @@ std::string request(Shadow& shadow, Call call) {
     return std::move(*answer);
 }
 
+// A report or desire that does not wait for the cloud (the _async calls). It never blocks on the
+// network, so there is nothing to interrupt (no run_blocking), but when connected it hands the
+// update to Paho, whose lock a thread of Paho's may hold while it waits for a twinlink lock: never
+// with the GIL.
+template <class Call>
+void enqueue(Shadow& shadow, Call call) {
+    Handle::Use use(shadow);
+    tl_status status;
+    {
+        GilRelease nogil;
+        status = call(shadow.get());
+    }
+    check(status);
+}
+
 // A tl_shadow_new() that an interrupted caller no longer waits for is freed when the call ends,
 // before the client it is bound to may go.
 struct NewShadow {
@@ -90,8 +105,7 @@ void bind_shadow(py::module_& m) {
             });
         })
         .def("report_async", [](Shadow& s, const std::string& json) {
-            Handle::Use use(s);
-            check(tl_shadow_report_async(s.get(), json.c_str()));
+            enqueue(s, [&json](tl_shadow* shadow) { return tl_shadow_report_async(shadow, json.c_str()); });
         })
         .def("desire", [](Shadow& s, std::string json, uint32_t timeout_ms) {
             return request(s, [json = std::move(json), timeout_ms](tl_shadow* shadow, char** out) {
@@ -99,8 +113,7 @@ void bind_shadow(py::module_& m) {
             });
         })
         .def("desire_async", [](Shadow& s, const std::string& json) {
-            Handle::Use use(s);
-            check(tl_shadow_desire_async(s.get(), json.c_str()));
+            enqueue(s, [&json](tl_shadow* shadow) { return tl_shadow_desire_async(shadow, json.c_str()); });
         })
         .def("update", [](Shadow& s, std::string json, uint32_t timeout_ms) {
             return request(s, [json = std::move(json), timeout_ms](tl_shadow* shadow, char** out) {
