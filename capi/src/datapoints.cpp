@@ -1,6 +1,7 @@
 // datapoints.cpp — tl_datapoint_options_* and tl_datapoints_*: the C face of twinlink::Datapoints.
 #include <chrono>
 #include <cmath>
+#include <cstddef>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -18,6 +19,8 @@ static_assert(TL_ENCODING_CBOR == static_cast<int>(Encoding::Cbor));
 static_assert(TL_BACKPRESSURE_DROP_OLDEST == static_cast<int>(BackpressurePolicy::DropOldest));
 static_assert(TL_BACKPRESSURE_DROP_NEWEST == static_cast<int>(BackpressurePolicy::DropNewest));
 static_assert(TL_BACKPRESSURE_BLOCK == static_cast<int>(BackpressurePolicy::Block));
+static_assert(TL_DELIVERY_BROKER == static_cast<int>(DeliveryMode::Broker));
+static_assert(TL_DELIVERY_RECEIPT == static_cast<int>(DeliveryMode::Receipt));
 static_assert(TL_FSYNC_EVERY_BATCH == static_cast<int>(FsyncPolicy::EveryBatch));
 static_assert(TL_FSYNC_INTERVAL == static_cast<int>(FsyncPolicy::Interval));
 static_assert(TL_FSYNC_NEVER == static_cast<int>(FsyncPolicy::Never));
@@ -120,6 +123,23 @@ tl_status tl_datapoint_options_set_sending(tl_datapoint_options* options, uint32
     });
 }
 
+tl_status tl_datapoint_options_set_delivery(tl_datapoint_options* options, tl_delivery_mode mode,
+                                            uint32_t receipt_timeout_ms, uint32_t max_unconfirmed_batches,
+                                            const char* receipt_topic) {
+    return guard(__func__, [&] {
+        auto& o = deref(options, "options");
+        const int value = raw_enum(mode);
+        if (value != TL_DELIVERY_BROKER && value != TL_DELIVERY_RECEIPT)
+            invalid("mode " + std::to_string(value) + " is not a tl_delivery_mode");
+        if (receipt_timeout_ms == 0) invalid("receipt_timeout_ms must be positive");
+        if (max_unconfirmed_batches == 0) invalid("max_unconfirmed_batches must be positive");
+        o.core.max_unconfirmed_batches = max_unconfirmed_batches;
+        o.core.delivery = static_cast<twinlink::DeliveryMode>(value);
+        o.core.receipt_timeout = milliseconds(receipt_timeout_ms);
+        if (receipt_topic) o.core.receipt_topic = require_text(receipt_topic, "receipt_topic");
+    });
+}
+
 tl_status tl_datapoint_options_set_drop_callback(tl_datapoint_options* options, tl_drop_cb callback,
                                                  void* user_data, tl_destroy_cb destroy) {
     return guard(__func__, [&] {
@@ -200,9 +220,12 @@ tl_status tl_datapoints_get_stats(const tl_datapoints* dp, tl_datapoint_stats* o
     return guard(__func__, [&] {
         const auto& d = deref(dp, "datapoints");
         auto& o = deref(out, "out");
-        if (o.struct_size < sizeof(tl_datapoint_stats))
-            invalid("out->struct_size " + std::to_string(o.struct_size) + " is smaller than this library's " +
-                    std::to_string(sizeof(tl_datapoint_stats)) + "; set it to sizeof(tl_datapoint_stats)");
+        // The struct of the first release ended with spooled_bytes; later fields are written only
+        // for callers that know them.
+        constexpr std::size_t first_size = offsetof(tl_datapoint_stats, confirmed_batches);
+        if (o.struct_size < first_size)
+            invalid("out->struct_size " + std::to_string(o.struct_size) + " is too small; set it to "
+                    "sizeof(tl_datapoint_stats)");
         const auto s = d.core.stats();
         o.recorded = s.recorded;
         o.batched = s.batched;
@@ -219,6 +242,10 @@ tl_status tl_datapoints_get_stats(const tl_datapoints* dp, tl_datapoint_stats* o
         o.backlog_points = s.backlog_points;
         o.backlog_bytes = s.backlog_bytes;
         o.spooled_bytes = s.spooled_bytes;
+        if (o.struct_size < sizeof(tl_datapoint_stats)) return;
+        o.confirmed_batches = s.confirmed_batches;
+        o.confirmed_points = s.confirmed_points;
+        o.receipt_timeouts = s.receipt_timeouts;
     });
 }
 

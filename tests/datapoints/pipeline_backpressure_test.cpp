@@ -1,5 +1,7 @@
 // Backpressure of the device-side pipeline while the broker is unreachable (DropOldest,
 // DropNewest, Block), the rate limit of sending, and input that record() refuses.
+#include <sys/resource.h>
+
 #include <atomic>
 #include <cmath>
 #include <limits>
@@ -79,20 +81,25 @@ TEST_F(PipelineBackpressure, DropOldestDiscardsWholeOldBatchesAndReportsThem) {
     EXPECT_EQ(s.rejected_points, 0u);
     EXPECT_LE(s.backlog_bytes, 4096u);
 
-    // Each drop is reported once, with its counts, on the dispatcher thread.
-    ASSERT_TRUE(drops.wait_for([&](const std::vector<DropEvent>& v) { return v.size() >= s.dropped_batches; }));
-    std::uint64_t points = 0, batches = 0;
+    // Drops are reported in sums, at most one event a second, on the dispatcher thread; the
+    // events add up to the counters.
+    const auto sum = [](const std::vector<DropEvent>& v, std::uint64_t DropEvent::*field) {
+        std::uint64_t n = 0;
+        for (const auto& e : v) n += e.*field;
+        return n;
+    };
+    ASSERT_TRUE(drops.wait_for([&](const std::vector<DropEvent>& v) {
+        return sum(v, &DropEvent::batches) >= s.dropped_batches;
+    }));
     for (const auto& e : drops.items()) {
         EXPECT_EQ(e.policy, BackpressurePolicy::DropOldest);
-        EXPECT_EQ(e.batches, 1u);
+        EXPECT_GE(e.batches, 1u);
         EXPECT_GT(e.points, 0u);
-        EXPECT_LE(e.points, 20u);
+        EXPECT_LE(e.points, 20u * e.batches);
         EXPECT_FALSE(e.reason.empty());
-        points += e.points;
-        batches += e.batches;
     }
-    EXPECT_EQ(points, s.dropped_points);
-    EXPECT_EQ(batches, s.dropped_batches);
+    EXPECT_EQ(sum(drops.items(), &DropEvent::points), s.dropped_points);
+    EXPECT_EQ(sum(drops.items(), &DropEvent::batches), s.dropped_batches);
 }
 
 TEST(PipelineDropOldest, WhatItDiscardsIsNeverSentAndTheNewestPointsArriveAfterReconnecting) {
@@ -148,12 +155,79 @@ TEST_F(PipelineBackpressure, DropNewestRefusesNewPointsWithQueueFull) {
     EXPECT_EQ(s.recorded, accepted);
     EXPECT_EQ(s.dropped_points, 0u);  // what was accepted is kept
     EXPECT_EQ(s.dropped_batches, 0u);
-    ASSERT_TRUE(drops.wait_count(3));
+    // Reported in sums (at most one event a second) that add up to the refused points.
+    const auto points = [](const std::vector<DropEvent>& v) {
+        std::uint64_t n = 0;
+        for (const auto& e : v) n += e.points;
+        return n;
+    };
+    ASSERT_TRUE(drops.wait_for([&](const std::vector<DropEvent>& v) { return points(v) >= 3; }));
+    EXPECT_EQ(points(drops.items()), 3u);
+    EXPECT_LE(drops.size(), 3u);
     for (const auto& e : drops.items()) {
         EXPECT_EQ(e.policy, BackpressurePolicy::DropNewest);
-        EXPECT_EQ(e.points, 1u);
         EXPECT_EQ(e.batches, 0u);
     }
+}
+
+/// CPU time (user + system) of this whole process so far.
+std::chrono::microseconds process_cpu_time() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    const auto us = [](const timeval& t) { return std::int64_t(t.tv_sec) * 1'000'000 + t.tv_usec; };
+    return std::chrono::microseconds(us(u.ru_utime) + us(u.ru_stime));
+}
+
+TEST(PipelineIdle, AFullBacklogThatRefusesPointsLeavesTheProcessIdleAndLogsASumAtMostOnceASecond) {
+    DeadBroker dead;
+    Recorder<std::string> log;
+    Client device(dptest::device_client_options(dead.uri(), &log));
+    device.start();  // never connects
+    Recorder<DropEvent> drops;
+    DatapointOptions o = dptest::pipeline_options();
+    o.backpressure = BackpressurePolicy::DropNewest;
+    o.max_backlog_bytes = 128 * 1024;
+    o.batch_max_bytes = 16 * 1024;
+    o.on_drop = [drops](const DropEvent& e) { drops.push(e); };
+    Datapoints dp(device, o);
+
+    std::uint64_t refused = 0;
+    const auto started = Clock::now();
+    for (std::int64_t i = 0; i < 200'000; ++i) {
+        try {
+            dp.record("s", i);
+        } catch (const Error& e) {
+            ASSERT_EQ(e.status(), Status::QueueFull) << e.what();
+            ++refused;
+        }
+    }
+    ASSERT_GT(refused, 100'000u) << "the backlog never filled";
+    ASSERT_TRUE(tltest::wait_until([&] { return dp.stats().backlog_bytes > 0; }));
+
+    // Idle now: the batcher must sleep, not spin on the points it cannot take.
+    std::this_thread::sleep_for(200ms);
+    const auto cpu_before = process_cpu_time();
+    const auto wall_before = Clock::now();
+    std::this_thread::sleep_for(1500ms);
+    const auto cpu = process_cpu_time() - cpu_before;
+    const auto wall = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - wall_before);
+    RecordProperty("idle_cpu_us", static_cast<int>(cpu.count()));
+    EXPECT_LT(cpu.count(), wall.count() / 20) << "the idle process used " << cpu.count() << " us of CPU in "
+                                              << wall.count() << " us";
+
+    // Every refused point is reported, in sums: at most one log line and one event a second.
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count() + 2;
+    ASSERT_TRUE(drops.wait_for([&](const std::vector<DropEvent>& v) {
+        std::uint64_t n = 0;
+        for (const auto& e : v) n += e.points;
+        return n >= refused;
+    }));
+    EXPECT_LE(drops.size(), static_cast<std::size_t>(seconds));
+    std::size_t lines = 0;
+    for (const auto& line : log.items()) lines += line.find("dropped") != std::string::npos;
+    EXPECT_GE(lines, 1u);
+    EXPECT_LE(lines, static_cast<std::size_t>(seconds));
+    EXPECT_EQ(dp.stats().rejected_points, refused);
 }
 
 TEST_F(PipelineBackpressure, BlockWaitsForTheTimeoutThenRefusesWithTimeout) {

@@ -109,6 +109,9 @@ inline twinlink::DatapointOptions pipeline_options(const std::string& device = "
     o.device = device;
     o.encoding = encoding;
     o.linger = 20ms;
+    // The Receiver is a plain subscriber that sends no receipts: these tests judge delivery at the
+    // broker. pipeline_receipt_test.cpp covers receipts.
+    o.delivery = twinlink::DeliveryMode::Broker;
     return o;
 }
 

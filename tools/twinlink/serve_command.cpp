@@ -26,6 +26,7 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr const char* kName = "twinlink serve";
+constexpr const char* kDefaultClientId = "twinlink-serve";
 
 std::string describe(const ShadowServiceStats& s) {
     std::string rejected;
@@ -49,6 +50,10 @@ int serve(const std::vector<std::string>& args) {
     add_connection_options(cli, "info");
     add_topic_options(cli);
     cli.option("max-payload", "BYTES", "largest shadow request accepted (larger ones get 413)", "65536");
+    cli.flag("clean-session",
+             "start a clean MQTT session (by default serve keeps a persistent session under a stable client\n"
+             "id, twinlink-serve unless --client-id says otherwise, so the broker keeps what devices send\n"
+             "while serve is down)");
     cli.epilog("example:\n  twinlink serve --broker mqtt://127.0.0.1:1883 --db cloud.db");
     if (!cli.parse(args, 0, 0)) return kExitOk;
     if (!cli.given("db")) throw UsageError("--db PATH is required");
@@ -63,6 +68,13 @@ int serve(const std::vector<std::string>& args) {
         throw UsageError(std::string("--prefix: ") + e.what());
     }
     ClientOptions client_opts = client_options(cli);
+    // A persistent MQTT 5 session (expiry 1 day): the broker queues the requests and batches that
+    // arrive while serve restarts or reconnects, instead of dropping them for want of a subscriber.
+    client_opts.mqtt_version = MqttVersion::V5;
+    if (!cli.given("clean-session")) {
+        client_opts.clean_session = false;
+        if (client_opts.client_id.empty()) client_opts.client_id = kDefaultClientId;
+    }
     const auto log = [sink = client_opts.log, level = client_opts.log_level](LogLevel l, const std::string& message) {
         if (l <= level) sink(l, message);
     };
@@ -79,6 +91,25 @@ int serve(const std::vector<std::string>& args) {
                             " shadows stored)");
 
     Client client(client_opts);
+    // Handlers first, connection second: a persistent session delivers what the broker kept for
+    // serve right after the connect, and a message that finds no handler would be acknowledged
+    // and lost.
+    auto shadow_service = std::make_unique<ShadowService>(client, shadow_store, service_options);
+    for (const auto& filter : shadow_service->filters()) log(LogLevel::Debug, "shadow service subscribed to " + filter);
+#if TWINLINK_SERVE_DATAPOINTS
+    // The sink's default filters are under the default prefix; --prefix moves them with the shadows.
+    DatapointSinkOptions sink_options;
+    const std::string default_head = std::string(kDefaultTopicPrefix) + "/";
+    if (service_options.profile == TopicProfile::Twinlink) {
+        for (auto& filter : sink_options.filters)
+            if (filter.rfind(default_head, 0) == 0) filter = service_options.prefix + "/" + filter.substr(default_head.size());
+        sink_options.receipt_topic = service_options.prefix + "/{device}/receipts";
+    }
+    auto datapoint_sink = std::make_unique<DatapointSink>(client, datapoint_store, sink_options);
+    for (const auto& filter : datapoint_sink->options().filters)
+        log(LogLevel::Debug, "datapoint sink subscribed to " + filter);
+#endif
+
     client.start();
     log(LogLevel::Info, "connecting to " + client_opts.brokers.front() +
                             (client_opts.brokers.size() > 1 ? " (and the other brokers given)" : ""));
@@ -92,34 +123,21 @@ int serve(const std::vector<std::string>& args) {
         waited += 100ms;
         if (waited == 10s) log(LogLevel::Warning, "still waiting for the broker; retrying in the background");
     }
-
-    auto shadow_service = std::make_unique<ShadowService>(client, shadow_store, service_options);
-    for (const auto& filter : shadow_service->filters()) log(LogLevel::Debug, "shadow service subscribed to " + filter);
-#if TWINLINK_SERVE_DATAPOINTS
-    // The sink's default filters are under the default prefix; --prefix moves them with the shadows.
-    DatapointSinkOptions sink_options;
-    const std::string default_head = std::string(kDefaultTopicPrefix) + "/";
-    if (service_options.profile == TopicProfile::Twinlink) {
-        for (auto& filter : sink_options.filters)
-            if (filter.rfind(default_head, 0) == 0) filter = service_options.prefix + "/" + filter.substr(default_head.size());
-    }
-    auto datapoint_sink = std::make_unique<DatapointSink>(client, datapoint_store, sink_options);
-    for (const auto& filter : datapoint_sink->options().filters)
-        log(LogLevel::Debug, "datapoint sink subscribed to " + filter);
-#endif
     client_opts.log(LogLevel::Info, "ready");  // whatever the log level: scripts wait for it
 
     int sig = 0;
     while ((sig = signals.wait(60s)) == 0) log(LogLevel::Debug, describe(shadow_service->stats()));
     log(LogLevel::Info, std::string("stopping (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
 
+    // Disconnect before the handlers go: their unsubscribing would also end the persistent
+    // session's subscriptions, and the broker would stop keeping messages for the next start.
+    client.disconnect(2s);  // lets the last responses and receipts reach the broker
 #if TWINLINK_SERVE_DATAPOINTS
     const DatapointSinkStats sink_stats = datapoint_sink->stats();
     datapoint_sink.reset();
 #endif
     const ShadowServiceStats stats = shadow_service->stats();
     shadow_service.reset();
-    client.disconnect(2s);  // lets the last responses reach the broker
     log(LogLevel::Info, describe(stats));
 #if TWINLINK_SERVE_DATAPOINTS
     log(LogLevel::Info, std::to_string(sink_stats.batches) + " datapoint batches (" +

@@ -4,7 +4,9 @@
  * Recording appends to memory and returns at once (it waits only under TL_BACKPRESSURE_BLOCK). A
  * batcher thread encodes points into batches (closed on max points, max encoded bytes or linger
  * time, whichever comes first), numbers them, writes them to the spool when there is one, and
- * publishes them at QoS 1 through the client. A batch leaves the device only once acknowledged.
+ * publishes them at QoS 1 through the client. A batch leaves the device only once delivered: by
+ * default when the sink's receipt says it is stored (TL_DELIVERY_RECEIPT), or at the broker's
+ * PUBACK (TL_DELIVERY_BROKER).
  * Wire format: docs/protocol.md. Loss windows of the spool's fsync policies: docs/reliability.md.
  */
 #ifndef TWINLINK_DATAPOINTS_H
@@ -29,34 +31,47 @@ typedef enum tl_backpressure {
     TL_BACKPRESSURE_BLOCK = 2        /* recording waits up to the block timeout, then TL_ETIMEOUT */
 } tl_backpressure;
 
+/* When a batch counts as delivered and leaves the device (docs/reliability.md). */
+typedef enum tl_delivery_mode {
+    TL_DELIVERY_BROKER = 0, /* at the broker's PUBACK: for sinks that send no receipts */
+    TL_DELIVERY_RECEIPT = 1 /* when the sink's receipt confirms it is stored; resent when none comes */
+} tl_delivery_mode;
+
 typedef enum tl_fsync_policy {
     TL_FSYNC_EVERY_BATCH = 0, /* nothing appended is lost */
     TL_FSYNC_INTERVAL = 1,    /* at most the interval's worth of batches is lost on power loss */
     TL_FSYNC_NEVER = 2        /* whatever the OS had not written back is lost on power loss */
 } tl_fsync_policy;
 
-/* Reports discarded points, on the client's dispatcher thread. `reason` is borrowed for the call. */
+/* Reports discarded points, on the client's dispatcher thread, at most once a second per reason: one
+ * call sums up the drops since the previous call for that reason. `reason` is borrowed for the call. */
 typedef void (*tl_drop_cb)(tl_backpressure policy, uint64_t points, uint64_t batches, const char *reason,
                            void *user_data);
 
-/* Counters. Set struct_size = sizeof(tl_datapoint_stats) before the call. */
+/* Counters. Set struct_size = sizeof(tl_datapoint_stats) before the call. Fields are only ever added
+ * at the end; a caller built against an older header (a smaller struct_size) gets the fields it
+ * knows. */
 typedef struct tl_datapoint_stats {
     size_t struct_size;
     uint64_t recorded;          /* points accepted */
     uint64_t batched;           /* points in closed batches */
     uint64_t batches;           /* batches closed */
     uint64_t sent;              /* batch publishes started (resends included) */
-    uint64_t acked_batches;
+    uint64_t acked_batches;     /* acknowledged by the broker, each batch counted once */
     uint64_t acked_points;
     uint64_t dropped_points;    /* discarded by the policy or at shutdown without a spool */
     uint64_t dropped_batches;
     uint64_t rejected_points;   /* refused by a record call */
     uint64_t recovered_batches; /* found unacknowledged in the spool at start */
     uint64_t pending_points;    /* recorded, not yet in a closed batch */
-    uint64_t backlog_batches;   /* closed, not yet acknowledged */
+    uint64_t backlog_batches;   /* closed, not yet delivered */
     uint64_t backlog_points;
     uint64_t backlog_bytes;
     uint64_t spooled_bytes;
+    /* Added after the first release: */
+    uint64_t confirmed_batches; /* confirmed stored by the sink's receipts (TL_DELIVERY_RECEIPT) */
+    uint64_t confirmed_points;
+    uint64_t receipt_timeouts;  /* batches sent again because no receipt came in time */
 } tl_datapoint_stats;
 
 /* Options with the defaults named below. Not thread-safe. Errors: TL_EINVAL, TL_ENOMEM. */
@@ -89,6 +104,17 @@ TL_API tl_status tl_datapoint_options_set_backpressure(tl_datapoint_options *opt
  * not hammer the broker. Errors: TL_EINVAL. */
 TL_API tl_status tl_datapoint_options_set_sending(tl_datapoint_options *options, uint32_t max_inflight_batches,
                                                   double max_batches_per_second);
+/* How a batch counts as delivered. With TL_DELIVERY_RECEIPT (the default) the pipeline subscribes to
+ * `receipt_topic` ("{device}" is replaced; NULL keeps the default "tl/{device}/receipts", which a
+ * tl_device puts under its prefix) and frees a batch when the sink's receipt names it; one that the
+ * broker acknowledged and no receipt confirmed within receipt_timeout_ms (default 10000) is sent
+ * again, and the sink drops the duplicate. At most max_unconfirmed_batches (default 64) are sent
+ * and not yet confirmed: the device keeps to the sink's pace. Both are ignored with
+ * TL_DELIVERY_BROKER, for a sink that sends no receipts (protocol: docs/protocol.md, "Delivery
+ * receipts"). Errors: TL_EINVAL (an unknown mode, a zero timeout or window, a bad topic). */
+TL_API tl_status tl_datapoint_options_set_delivery(tl_datapoint_options *options, tl_delivery_mode mode,
+                                                   uint32_t receipt_timeout_ms, uint32_t max_unconfirmed_batches,
+                                                   const char *receipt_topic);
 /* Reports discarded points. The user_data is destroyed when the options and every tl_datapoints
  * made from them are freed. Errors: TL_EINVAL. */
 TL_API tl_status tl_datapoint_options_set_drop_callback(tl_datapoint_options *options, tl_drop_cb callback,
@@ -129,8 +155,10 @@ TL_API tl_status tl_datapoints_record_many_double(tl_datapoints *datapoints, con
 TL_API tl_status tl_datapoints_record_many_int64(tl_datapoints *datapoints, const char *name, const int64_t *values,
                                                  const int64_t *timestamps_ms, size_t count);
 
-/* Closes the open batches and blocks until every point recorded before the call is acknowledged
- * (or dropped by the policy), or timeout_ms passes. Errors: TL_EINVAL, TL_ETIMEOUT. */
+/* Closes the open batches and blocks until every point recorded before the call is delivered (see
+ * tl_delivery_mode) or dropped by the policy, or timeout_ms passes. May be called from any thread,
+ * the client's callbacks included (deliveries do not need the dispatcher thread).
+ * Errors: TL_EINVAL, TL_ETIMEOUT. */
 TL_API tl_status tl_datapoints_flush(tl_datapoints *datapoints, uint32_t timeout_ms);
 
 /* Copies the counters (out->struct_size must be set). Never blocks. Errors: TL_EINVAL. */

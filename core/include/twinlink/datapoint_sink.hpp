@@ -134,6 +134,10 @@ struct DatapointSinkOptions {
     /// Larger messages are rejected without being decoded; decoding takes about 100 bytes of
     /// memory per point, so this bounds what one message can cost.
     std::size_t max_batch_bytes = 16u * 1024u * 1024u;
+    /// Where a delivery receipt goes once batches are stored (docs/protocol.md, "Delivery
+    /// receipts"); "{device}" is replaced by the batch's device. Empty: no receipts, for devices
+    /// that use DeliveryMode::Broker only.
+    std::string receipt_topic = "tl/{device}/receipts";
 };
 
 struct DatapointSinkStats {
@@ -143,6 +147,7 @@ struct DatapointSinkStats {
     std::uint64_t seq_reused = 0;  ///< batches stored although their (device, seq) was known
     std::uint64_t rejected = 0;    ///< malformed, oversized, or from another device than the topic's
     std::uint64_t failed = 0;      ///< well-formed batches the store could not write (logged)
+    std::uint64_t receipts = 0;    ///< receipt messages published (each covers one or more batches)
 };
 
 /// Receives the datapoint batches of every device on one Client and stores them.
@@ -150,11 +155,14 @@ struct DatapointSinkStats {
 /// Messages are handled one at a time on the client's dispatcher thread. A message that is not a
 /// valid batch is rejected as a whole (counted, logged with the reason at Warning level); bad input
 /// never stops the sink. A batch the store cannot write (disk full, say) is counted in `failed`
-/// and logged at Error level: the broker has already been acknowledged, so it is lost for this
-/// sink.
+/// and logged at Error level, and gets no receipt: a device that waits for receipts sends it again.
 ///
-/// The sink only receives while its client is subscribed: with a clean session, batches published
-/// while it is disconnected are not kept for it by the broker (see docs/reliability.md).
+/// Receipts: after a batch is committed (or recognised as a redelivery of a stored one), its seq
+/// is noted for its device; a task queued behind the messages already waiting sends one receipt
+/// per device for all of them, at QoS 1, so a burst of batches costs a few receipts.
+///
+/// The sink only receives while its client is subscribed: give the client a persistent session so
+/// that the broker keeps batches published while it is disconnected (docs/reliability.md).
 class DatapointSink {
 public:
     /// Subscribes to the filters (waiting for the broker when connected, else they are subscribed at

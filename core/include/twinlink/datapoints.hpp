@@ -5,8 +5,10 @@
 // owned by the Datapoints object encodes the points into batches, closes a batch on whichever limit
 // comes first (points, encoded bytes, linger time), gives it a UUIDv7 batch id and the next sequence
 // number, writes it to the spool when there is one, and publishes it at QoS 1 through the Client. A
-// batch leaves the device (memory and spool) only once the broker has acknowledged it; a batch whose
-// publish fails or times out is sent again.
+// batch leaves the device (memory and spool) only once it is delivered: by default when the sink's
+// receipt says it is stored (DeliveryMode::Receipt), or at the broker's PUBACK
+// (DeliveryMode::Broker). A batch whose publish fails or times out, or whose receipt does not come
+// in time, is sent again; the sink drops the duplicates.
 #pragma once
 
 #include <chrono>
@@ -34,12 +36,26 @@ enum class BackpressurePolicy : int {
     Block = 2,       ///< record() waits up to block_timeout for room, then Error(Timeout)
 };
 
-/// Reported whenever points are discarded; runs on the client's dispatcher thread.
+/// Reported when points were discarded, on the client's dispatcher thread, at most once a second
+/// per reason: one event sums up every drop since the previous one (a flood of refused points is
+/// one event and one log line a second, not one per point).
 struct DropEvent {
     BackpressurePolicy policy;
-    std::uint64_t points = 0;   ///< points discarded by this event
-    std::uint64_t batches = 0;  ///< whole batches discarded (DropOldest), 0 otherwise
+    std::uint64_t points = 0;   ///< points discarded since the previous event of this reason
+    std::uint64_t batches = 0;  ///< whole batches among them (DropOldest), 0 otherwise
     std::string reason;
+};
+
+/// When a batch counts as delivered, and leaves the device (docs/reliability.md).
+enum class DeliveryMode : int {
+    /// At the broker's PUBACK: for sinks that send no receipts. A broker that loses a batch after
+    /// acknowledging it (a crash without persistence, a full queue for an offline subscriber)
+    /// loses it for good.
+    Broker = 0,
+    /// When the sink's receipt says the batch is stored (`twinlink serve` and DatapointSink send
+    /// receipts). A batch acknowledged by the broker and not confirmed within receipt_timeout is
+    /// sent again. The default: nothing is freed before it is in the sink's database.
+    Receipt = 1,
 };
 
 struct DatapointOptions {
@@ -62,7 +78,21 @@ struct DatapointOptions {
     std::size_t max_pending_points = 1000000;
     BackpressurePolicy backpressure = BackpressurePolicy::DropOldest;
     std::chrono::milliseconds block_timeout{1000};
-    std::size_t max_inflight_batches = 16;  ///< batches published and not yet acknowledged
+    /// Batches published and not yet acknowledged by the broker (those awaiting a receipt are not
+    /// counted: the backlog bound limits them).
+    std::size_t max_inflight_batches = 16;
+    DeliveryMode delivery = DeliveryMode::Receipt;
+    /// With DeliveryMode::Receipt: a batch acknowledged by the broker and not confirmed by a
+    /// receipt this long after is sent again.
+    std::chrono::milliseconds receipt_timeout{10000};
+    /// With DeliveryMode::Receipt: batches sent and not yet confirmed by a receipt, at most. This
+    /// is the flow control between device and sink: a device draining a large backlog runs at
+    /// the sink's pace instead of piling batches up at the broker, where they would outwait
+    /// receipt_timeout and be sent twice.
+    std::size_t max_unconfirmed_batches = 64;
+    /// Where the sink's receipts arrive; "{device}" is replaced. Subscribed to at QoS 1 with
+    /// DeliveryMode::Receipt.
+    std::string receipt_topic = "tl/{device}/receipts";
     /// Batches published per second at most (0: no limit), so a fleet draining its backlogs after
     /// a broker outage does not hammer the broker.
     double max_batches_per_second = 0;
@@ -74,14 +104,17 @@ struct DatapointStats {
     std::uint64_t batched = 0;          ///< points in closed batches
     std::uint64_t batches = 0;          ///< batches closed
     std::uint64_t sent = 0;             ///< batch publishes started (resends included)
-    std::uint64_t acked_batches = 0;
+    std::uint64_t acked_batches = 0;    ///< batches acknowledged by the broker (each counted once)
     std::uint64_t acked_points = 0;
+    std::uint64_t confirmed_batches = 0;///< batches the sink's receipt confirmed stored (DeliveryMode::Receipt)
+    std::uint64_t confirmed_points = 0;
+    std::uint64_t receipt_timeouts = 0; ///< batches sent again because no receipt came in time
     std::uint64_t dropped_points = 0;   ///< discarded by the backpressure policy or at shutdown
     std::uint64_t dropped_batches = 0;
     std::uint64_t rejected_points = 0;  ///< refused by record() (DropNewest, Block timeout)
     std::uint64_t recovered_batches = 0;///< found unacknowledged in the spool at start
     std::uint64_t pending_points = 0;   ///< recorded, not yet in a closed batch
-    std::uint64_t backlog_batches = 0;  ///< closed, not yet acknowledged
+    std::uint64_t backlog_batches = 0;  ///< closed, not yet delivered (see DeliveryMode)
     std::uint64_t backlog_points = 0;
     std::uint64_t backlog_bytes = 0;
     std::uint64_t spooled_bytes = 0;
@@ -130,8 +163,10 @@ public:
                      std::size_t count);
 
     /// Closes the open batches now and waits until every point recorded before the call is
-    /// acknowledged (or dropped by the policy). Throws Error(Timeout) naming what is still
-    /// outstanding. Safe to call from several threads.
+    /// delivered (confirmed by a receipt, or acknowledged by the broker with DeliveryMode::Broker)
+    /// or dropped by the policy. Throws Error(Timeout) naming what is still outstanding. Safe to
+    /// call from several threads, and from the client's callbacks: deliveries reach the pipeline
+    /// without the dispatcher thread.
     void flush(std::chrono::milliseconds timeout);
 
     DatapointStats stats() const;

@@ -2,10 +2,13 @@
 // to the DatapointStore, which drops redeliveries.
 #include "twinlink/datapoint_sink.hpp"
 
+#include <map>
 #include <mutex>
 #include <optional>
 #include <utility>
 
+#include "twinlink/delivery_receipt.hpp"
+#include "twinlink/shadow_topics.hpp"
 #include "twinlink/topic.hpp"
 
 namespace twinlink {
@@ -54,6 +57,11 @@ public:
         if (opts_.filters.empty()) throw Error(Status::InvalidArgument, "datapoint sink: no topic filter given");
         for (const auto& filter : opts_.filters) validate_topic_filter(filter);
         if (opts_.max_batch_bytes == 0) throw Error(Status::InvalidArgument, "datapoint sink: max_batch_bytes is 0");
+        if (!opts_.receipt_topic.empty()) {
+            if (opts_.receipt_topic.find("{device}") == std::string::npos)
+                throw Error(Status::InvalidArgument, "datapoint sink: the receipt topic has no {device}");
+            validate_topic_name(receipt_topic("d"));
+        }
     }
 
     void start() {
@@ -119,6 +127,7 @@ private:
             return;
         }
         std::lock_guard<std::mutex> lock(mu_);
+        note_stored(batch.device, batch.seq);
         switch (outcome) {
             case InsertOutcome::Duplicate: ++stats_.duplicates; return;
             case InsertOutcome::SeqReused: ++stats_.seq_reused; break;
@@ -126,6 +135,51 @@ private:
         }
         ++stats_.batches;
         stats_.points += batch.points.size();
+    }
+
+    std::string receipt_topic(std::string_view device) const {
+        std::string topic = opts_.receipt_topic;
+        for (std::size_t pos = topic.find("{device}"); pos != std::string::npos; pos = topic.find("{device}", pos))
+            topic.replace(pos, 8, device);
+        return topic;
+    }
+
+    // Under mu_. The first seq noted since the last receipts went out queues the task that sends
+    // them: it runs after the messages already waiting, so one receipt covers a whole burst.
+    void note_stored(const std::string& device, std::uint64_t seq) {
+        if (opts_.receipt_topic.empty()) return;
+        unreceipted_[device].push_back(seq);
+        if (receipts_queued_) return;
+        receipts_queued_ = true;
+        client_.dispatch([weak = weak_from_this()] {
+            if (auto self = weak.lock()) self->send_receipts();
+        });
+    }
+
+    void send_receipts() {
+        std::map<std::string, std::vector<std::uint64_t>> due;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            due.swap(unreceipted_);
+            receipts_queued_ = false;
+        }
+        std::uint64_t sent = 0;
+        for (auto& [device, seqs] : due) {
+            try {
+                validate_device_id(device);  // it becomes a topic level
+                for (auto& payload : encode_receipts(device, std::move(seqs))) {
+                    client_.publish(receipt_topic(device), std::move(payload), 1, false);
+                    ++sent;
+                }
+            } catch (const Error& e) {
+                // The device sends the batches again when no receipt comes; the sink drops the
+                // duplicates and tries the receipt again then.
+                client_.log(LogLevel::Warning, "datapoint sink: no receipt for device '" + printable(device) +
+                                                   "': " + e.what());
+            }
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        stats_.receipts += sent;
     }
 
     void reject(std::string_view topic, const std::string& why) {
@@ -142,6 +196,8 @@ private:
     std::vector<std::uint64_t> sub_ids_;
     mutable std::mutex mu_;
     DatapointSinkStats stats_;  // under mu_
+    std::map<std::string, std::vector<std::uint64_t>> unreceipted_;  // under mu_: stored, no receipt sent yet
+    bool receipts_queued_ = false;                                    // under mu_
 };
 
 DatapointSink::DatapointSink(Client& client, DatapointStore& store, DatapointSinkOptions options)

@@ -36,7 +36,8 @@ Backlog::Backlog(const std::optional<SpoolOptions>& spool, std::uint64_t max_mem
         bytes_ += b.payload.size();
         points_ += b.points;
         const std::uint64_t seq = b.seq;
-        batches_.emplace(seq, Entry{std::move(b), false});
+        batches_[seq].batch = std::move(b);
+        unsent_.insert(seq);
         ++recovered_;
     }
 }
@@ -55,37 +56,102 @@ void Backlog::add(ClosedBatch batch) {
     bytes_ += batch.payload.size();
     points_ += batch.points;
     const std::uint64_t seq = batch.seq;
-    batches_.emplace(seq, Entry{std::move(batch), false});
+    batches_[seq].batch = std::move(batch);
+    unsent_.insert(seq);
 }
 
-std::optional<std::uint64_t> Backlog::ack(std::uint64_t seq) {
+std::optional<Backlog::Removed> Backlog::remove(std::uint64_t seq) {
     const auto it = batches_.find(seq);
     if (it == batches_.end()) return std::nullopt;
     if (spool_) spool_->ack(seq);
-    const std::uint64_t points = it->second.batch.points;
-    bytes_ -= it->second.batch.payload.size();
-    points_ -= points;
-    if (it->second.sent) --sent_count_;
+    Entry& e = it->second;
+    const Removed removed{e.batch.points, !e.broker_acked};
+    bytes_ -= e.batch.payload.size();
+    points_ -= e.batch.points;
+    if (e.state == State::InFlight) --sent_count_;
+    if (e.state == State::AwaitingReceipt) --awaiting_count_;
+    if (e.state == State::Unsent) unsent_.erase(seq);
     batches_.erase(it);
-    return points;
+    return removed;
+}
+
+void Backlog::remove_range(std::uint64_t first, std::uint64_t last, std::vector<Removed>& out) {
+    auto it = batches_.lower_bound(first);
+    while (it != batches_.end() && it->first <= last) {
+        const std::uint64_t seq = it->first;
+        ++it;  // remove() erases the current one
+        out.push_back(*remove(seq));
+    }
 }
 
 std::uint64_t Backlog::drop_oldest() {
     if (batches_.empty()) return 0;
-    return ack(batches_.begin()->first).value_or(0);
+    return remove(batches_.begin()->first).value_or(Removed{}).points;
 }
 
 ClosedBatch* Backlog::next_unsent() {
-    for (auto& [seq, e] : batches_)
-        if (!e.sent) return &e.batch;
-    return nullptr;
+    if (unsent_.empty()) return nullptr;
+    return &batches_.at(*unsent_.begin()).batch;
 }
 
-void Backlog::mark_sent(std::uint64_t seq, bool sent) {
+void Backlog::set_state(Entry& e, std::uint64_t seq, State state) {
+    if (e.state == State::InFlight) --sent_count_;
+    if (e.state == State::AwaitingReceipt) --awaiting_count_;
+    if (e.state == State::Unsent) unsent_.erase(seq);
+    e.state = state;
+    if (state == State::InFlight) ++sent_count_;
+    if (state == State::AwaitingReceipt) ++awaiting_count_;
+    if (state == State::Unsent) unsent_.insert(seq);
+}
+
+void Backlog::mark_sent(std::uint64_t seq) {
     const auto it = batches_.find(seq);
-    if (it == batches_.end() || it->second.sent == sent) return;
-    it->second.sent = sent;
-    sent ? ++sent_count_ : --sent_count_;
+    if (it != batches_.end() && it->second.state == State::Unsent) set_state(it->second, seq, State::InFlight);
+}
+
+void Backlog::mark_unsent(std::uint64_t seq) {
+    const auto it = batches_.find(seq);
+    if (it != batches_.end() && it->second.state == State::InFlight) set_state(it->second, seq, State::Unsent);
+}
+
+std::optional<std::uint64_t> Backlog::mark_broker_acked(std::uint64_t seq, std::chrono::steady_clock::time_point deadline) {
+    const auto it = batches_.find(seq);
+    if (it == batches_.end()) return std::nullopt;
+    Entry& e = it->second;
+    if (e.state == State::InFlight) {
+        set_state(e, seq, State::AwaitingReceipt);
+        e.receipt_deadline = deadline;
+        receipt_deadlines_.emplace_back(deadline, seq);
+    }
+    if (e.broker_acked) return std::nullopt;
+    e.broker_acked = true;
+    return e.batch.points;
+}
+
+std::size_t Backlog::expire_receipts(std::chrono::steady_clock::time_point now) {
+    std::size_t expired = 0;
+    while (!receipt_deadlines_.empty() && receipt_deadlines_.front().first <= now) {
+        const auto [deadline, seq] = receipt_deadlines_.front();
+        receipt_deadlines_.pop_front();
+        const auto it = batches_.find(seq);
+        if (it == batches_.end() || it->second.state != State::AwaitingReceipt || it->second.receipt_deadline != deadline)
+            continue;
+        set_state(it->second, seq, State::Unsent);
+        ++expired;
+    }
+    return expired;
+}
+
+std::optional<std::chrono::steady_clock::time_point> Backlog::next_receipt_deadline() {
+    // Skip what stopped waiting, so an idle backlog has no deadline to wake up for.
+    while (!receipt_deadlines_.empty()) {
+        const auto [deadline, seq] = receipt_deadlines_.front();
+        const auto it = batches_.find(seq);
+        if (it != batches_.end() && it->second.state == State::AwaitingReceipt && it->second.receipt_deadline == deadline)
+            return deadline;
+        receipt_deadlines_.pop_front();
+    }
+    return std::nullopt;
 }
 
 void Backlog::sync_if_due() {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "datapoints/point_buffer.hpp"
 #include "datapoints/rate_limiter.hpp"
 #include "twinlink/batch_codec.hpp"
+#include "twinlink/delivery_receipt.hpp"
 #include "twinlink/shadow_topics.hpp"
 #include "twinlink/topic.hpp"
 
@@ -30,6 +32,11 @@ namespace {
 constexpr std::size_t kWakeThreshold = 4096;
 // How soon to try again when the client refused a publish (its own queue full).
 constexpr auto kPublishRetry = milliseconds(100);
+// Drops are reported (log line and DropEvent) at most this often per reason.
+constexpr auto kDropReportInterval = std::chrono::seconds(1);
+// Receipts waiting for the batcher beyond this many are dropped: the batches they confirm are
+// sent again after receipt_timeout, and the sink confirms them again.
+constexpr std::size_t kMaxQueuedReceipts = 4096;
 
 std::int64_t now_ms() {
     return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -58,6 +65,13 @@ void validate(const DatapointOptions& o) {
     if (o.max_inflight_batches == 0) bad("max_inflight_batches must be positive");
     if (o.max_batches_per_second < 0 || !std::isfinite(o.max_batches_per_second))
         bad("max_batches_per_second must be 0 (no limit) or positive");
+    if (o.delivery != DeliveryMode::Broker && o.delivery != DeliveryMode::Receipt) bad("unknown delivery mode");
+    if (o.delivery == DeliveryMode::Receipt) {
+        if (o.receipt_timeout.count() <= 0) bad("receipt_timeout must be positive");
+        if (o.max_unconfirmed_batches == 0) bad("max_unconfirmed_batches must be positive");
+        if (o.receipt_topic.empty()) bad("the receipt topic is empty");
+        validate_topic_name(replace_all(o.receipt_topic, "{device}", o.device));
+    }
 }
 
 }  // namespace
@@ -87,11 +101,27 @@ public:
                 self->wake_.notify_one();
             }
         });
+        if (opts_.delivery == DeliveryMode::Receipt) {
+            // Directly on the network thread: the hand-off needs no dispatcher, so a flush() made
+            // from a callback sees its receipts.
+            receipt_sub_ = client_.subscribe(
+                replace_all(opts_.receipt_topic, "{device}", opts_.device), 1,
+                [weak = weak_from_this()](const MessageView& m) {
+                    if (auto self = weak.lock()) self->queue_receipt(m.payload);
+                },
+                Delivery::Direct);
+        }
         thread_ = std::thread(&Impl::run, this);
     }
 
     void shutdown() {
         client_.remove_connection_listener(listener_);
+        if (receipt_sub_) {
+            try {
+                client_.unsubscribe(receipt_sub_);
+            } catch (const Error&) {
+            }
+        }
         {
             std::lock_guard<std::mutex> lock(mu_);
             stop_ = true;
@@ -187,15 +217,85 @@ private:
             status = Status::Timeout;
         }
         stats_.rejected_points += count;
-        const std::string why = backlog_full_ ? "the datapoint backlog is full" : "points are recorded faster than they can be batched";
-        lock.unlock();
-        report_drop({opts_.backpressure, count, 0, why});
-        throw Error(status, "record: " + why + " (" + std::to_string(count) + " point(s) refused)");
+        const char* why = backlog_full_ ? "the datapoint backlog is full" : "points are recorded faster than they can be batched";
+        note_drop(why, count, 0);
+        throw Error(status, std::string("record: ") + why + " (" + std::to_string(count) + " point(s) refused)");
     }
 
-    void report_drop(DropEvent ev) {
-        client_.log(LogLevel::Warning, "datapoints: " + std::to_string(ev.points) + " point(s) dropped: " + ev.reason);
-        if (opts_.on_drop) client_.dispatch([cb = opts_.on_drop, ev = std::move(ev)] { cb(ev); });
+    // ---- drop reports (under mu_ to note, batcher thread to report) ----
+
+    /// Adds to the drops of `reason` not reported yet. The first one since the last report wakes
+    /// the batcher, which reports at most once per kDropReportInterval.
+    void note_drop(const char* reason, std::uint64_t points, std::uint64_t batches) {
+        DropEvent& ev = unreported_drops_[reason];
+        const bool first = ev.points == 0;
+        ev.policy = opts_.backpressure;
+        ev.reason = reason;
+        ev.points += points;
+        ev.batches += batches;
+        if (first) {
+            poke_ = true;
+            wake_.notify_one();
+        }
+    }
+
+    std::optional<Clock::time_point> next_drop_report() const {  // under mu_
+        if (unreported_drops_.empty()) return std::nullopt;
+        return last_drop_report_ + kDropReportInterval;
+    }
+
+    void report_drops(Clock::time_point now, bool final) {
+        std::vector<DropEvent> due;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (unreported_drops_.empty() || (!final && now < last_drop_report_ + kDropReportInterval)) return;
+            for (auto& [reason, ev] : unreported_drops_) due.push_back(std::move(ev));
+            unreported_drops_.clear();
+            last_drop_report_ = now;
+        }
+        for (auto& ev : due) {
+            client_.log(LogLevel::Warning, "datapoints: " + std::to_string(ev.points) + " point(s) dropped" +
+                                               (ev.batches ? " (" + std::to_string(ev.batches) + " batch(es))" : "") +
+                                               ": " + ev.reason);
+            if (opts_.on_drop) client_.dispatch([cb = opts_.on_drop, ev = std::move(ev)] { cb(ev); });
+        }
+    }
+
+    // ---- receipts ----
+
+    void queue_receipt(std::string_view payload) {  // network thread: hand off only
+        std::lock_guard<std::mutex> lock(mu_);
+        if (receipts_.size() >= kMaxQueuedReceipts) {
+            ++receipts_overflowed_;
+            return;
+        }
+        receipts_.emplace_back(payload);
+        poke_ = true;
+        wake_.notify_one();
+    }
+
+    void on_receipt(const std::string& payload) {
+        DeliveryReceipt receipt;
+        try {
+            receipt = decode_receipt(payload);
+        } catch (const Error& e) {
+            client_.log(LogLevel::Warning, std::string("datapoints: ignored a receipt: ") + e.what());
+            return;
+        }
+        if (receipt.device != opts_.device) {
+            client_.log(LogLevel::Warning, "datapoints: ignored a receipt for another device");
+            return;
+        }
+        std::vector<detail::Backlog::Removed> removed;
+        for (const auto& [first, last] : receipt.stored) backlog_->remove_range(first, last, removed);
+        for (const auto& r : removed) {
+            if (r.first_broker_ack) {
+                ++acked_batches_;
+                acked_points_ += r.points;
+            }
+            ++confirmed_batches_;
+            confirmed_points_ += r.points;
+        }
     }
 
     // ---- batcher thread ----
@@ -203,17 +303,28 @@ private:
     void run() {
         detail::PointBuffer work;
         std::vector<std::pair<std::uint64_t, Status>> acks;
+        std::vector<std::string> receipts;
+        std::uint64_t receipts_overflowed = 0;
         for (;;) {
             bool stopping, flushing;
             std::uint64_t flush_generation;
             {
                 std::unique_lock<std::mutex> lock(mu_);
-                wake_.wait_until(lock, next_wake(), [&] { return stop_ || poke_ || pending_.size() >= kWakeThreshold; });
+                // Pending points wake the batcher only when it can take them: while batches wait
+                // for room in the backlog (held_), they stay where they are.
+                wake_.wait_until(lock, next_wake(), [&] {
+                    return stop_ || poke_ || (held_.empty() && pending_.size() >= kWakeThreshold);
+                });
                 poke_ = false;
                 stopping = stop_;
                 flush_generation = flush_requested_;
                 flushing = flush_generation != flush_handled_;
                 acks.swap(acks_);
+                receipts.swap(receipts_);
+                if (receipts_overflowed_) {
+                    receipts_overflowed = receipts_overflowed_;
+                    receipts_overflowed_ = 0;
+                }
                 if (!pending_.empty() && (held_.empty() || stopping)) {
                     std::swap(work, pending_);
                     pending_.clear();
@@ -223,6 +334,14 @@ private:
             }
             for (const auto& [seq, status] : acks) on_ack(seq, status);
             acks.clear();
+            for (const auto& receipt : receipts) on_receipt(receipt);
+            receipts.clear();
+            if (receipts_overflowed) {
+                client_.log(LogLevel::Warning, "datapoints: " + std::to_string(receipts_overflowed) +
+                                                   " receipt(s) arrived faster than they could be read and were "
+                                                   "ignored; their batches are sent again");
+                receipts_overflowed = 0;
+            }
 
             std::vector<ClosedBatch> closed;
             if (!work.empty()) {
@@ -240,8 +359,10 @@ private:
                 held_.push_back(std::move(b));
             }
             admit_held();
+            expire_receipts(now);
             if (!stopping) send_ready(now);
             backlog_->sync_if_due();
+            report_drops(now, stopping);
 
             std::lock_guard<std::mutex> lock(mu_);
             if (flushing) {
@@ -261,6 +382,8 @@ private:
         // While batches wait for room in the backlog, pending points are not taken: no deadline.
         if (!pending_.empty() && held_.empty()) wake = std::min(wake, pending_.first_at + opts_.linger);
         if (send_retry_at_) wake = std::min(wake, *send_retry_at_);
+        if (const auto d = backlog_->next_receipt_deadline()) wake = std::min(wake, *d);
+        if (const auto d = next_drop_report()) wake = std::min(wake, *d);
         return wake;
     }
 
@@ -273,7 +396,8 @@ private:
                 const std::uint64_t points = backlog_->drop_oldest();
                 dropped_points_ += points;
                 ++dropped_batches_;
-                report_drop({BackpressurePolicy::DropOldest, points, 1, "the datapoint backlog is full"});
+                std::lock_guard<std::mutex> lock(mu_);
+                note_drop("the datapoint backlog is full", points, 1);
             }
             if (!backlog_->fits(b)) break;  // DropNewest/Block: wait for acknowledgements
             try {
@@ -294,7 +418,9 @@ private:
         // the backpressure policy: DropOldest would count it as discarded while the client still
         // sends it after reconnecting, and its memory would not count against the backlog bound.
         if (!client_.connected()) return;
-        while (backlog_->sent() < opts_.max_inflight_batches) {
+        while (backlog_->sent() < opts_.max_inflight_batches &&
+               (opts_.delivery == DeliveryMode::Broker ||
+                backlog_->sent() + backlog_->awaiting_receipt() < opts_.max_unconfirmed_batches)) {
             ClosedBatch* b = backlog_->next_unsent();
             if (!b) return;
             if (!rate_.try_take(now)) {
@@ -303,16 +429,20 @@ private:
             }
             const std::uint64_t seq = b->seq;
             try {
-                client_.publish(b->topic, b->payload, 1, false,
-                                [weak = weak_from_this(), seq](std::uint64_t, Status status) {
-                                    if (auto self = weak.lock()) self->queue_ack(seq, status);
-                                });
+                // Direct: the acknowledgement reaches the batcher without the dispatcher thread,
+                // so a flush() made from a callback is not waiting for itself.
+                client_.publish(
+                    b->topic, b->payload, 1, false,
+                    [weak = weak_from_this(), seq](std::uint64_t, Status status) {
+                        if (auto self = weak.lock()) self->queue_ack(seq, status);
+                    },
+                    Delivery::Direct);
             } catch (const Error& e) {
                 client_.log(LogLevel::Debug, std::string("datapoints: publish deferred: ") + e.what());
                 send_retry_at_ = now + kPublishRetry;
                 return;
             }
-            backlog_->mark_sent(seq, true);
+            backlog_->mark_sent(seq);
             ++stats_sent_;
         }
     }
@@ -326,16 +456,31 @@ private:
 
     void on_ack(std::uint64_t seq, Status status) {
         if (status == Status::Ok) {
-            if (const auto points = backlog_->ack(seq)) {
+            if (opts_.delivery == DeliveryMode::Broker) {
+                if (const auto removed = backlog_->remove(seq)) {
+                    ++acked_batches_;
+                    acked_points_ += removed->points;
+                }
+            } else if (const auto points = backlog_->mark_broker_acked(seq, Clock::now() + opts_.receipt_timeout)) {
                 ++acked_batches_;
                 acked_points_ += *points;
             }
             return;
         }
         // Not acknowledged (timeout, dropped or canceled by the client): send it again.
-        backlog_->mark_sent(seq, false);
+        backlog_->mark_unsent(seq);
         client_.log(LogLevel::Debug, "datapoints: batch " + std::to_string(seq) + " will be sent again (" +
                                          status_name(status) + ")");
+    }
+
+    void expire_receipts(Clock::time_point now) {
+        const std::size_t expired = backlog_->expire_receipts(now);
+        if (expired == 0) return;
+        receipt_timeouts_ += expired;
+        client_.log(LogLevel::Warning, "datapoints: " + std::to_string(expired) + " batch(es) acknowledged by the "
+                                           "broker got no receipt within " + std::to_string(opts_.receipt_timeout.count()) +
+                                           " ms and will be sent again (is the sink running? a sink that sends no "
+                                           "receipts needs delivery mode 'broker')");
     }
 
     void publish_summary() {  // under mu_
@@ -344,6 +489,9 @@ private:
         stats_.sent = stats_sent_;
         stats_.acked_batches = acked_batches_;
         stats_.acked_points = acked_points_;
+        stats_.confirmed_batches = confirmed_batches_;
+        stats_.confirmed_points = confirmed_points_;
+        stats_.receipt_timeouts = receipt_timeouts_;
         stats_.dropped_points = dropped_points_;
         stats_.dropped_batches = dropped_batches_;
         std::uint64_t held_points = 0, held_bytes = 0;
@@ -396,6 +544,10 @@ private:
     std::optional<std::uint64_t> oldest_unacked_;
     std::uint64_t open_points_ = 0;
     std::vector<std::pair<std::uint64_t, Status>> acks_;
+    std::vector<std::string> receipts_;  // payloads handed over by the network thread
+    std::uint64_t receipts_overflowed_ = 0;
+    std::map<std::string, DropEvent> unreported_drops_;  // by reason
+    Clock::time_point last_drop_report_{};
     DatapointStats stats_;
 
     // Batcher thread only.
@@ -408,8 +560,10 @@ private:
     std::optional<Clock::time_point> send_retry_at_;
     std::uint64_t stats_batches_ = 0, stats_batched_ = 0, stats_sent_ = 0;
     std::uint64_t acked_batches_ = 0, acked_points_ = 0, dropped_points_ = 0, dropped_batches_ = 0;
+    std::uint64_t confirmed_batches_ = 0, confirmed_points_ = 0, receipt_timeouts_ = 0;
 
     std::uint64_t listener_ = 0;
+    std::uint64_t receipt_sub_ = 0;
     std::thread thread_;
 };
 

@@ -11,8 +11,12 @@ DeviceOptions with_defaults(const std::string& id, DeviceOptions o) {
     if (o.client.presence.topic.empty() && o.profile == TopicProfile::Twinlink)
         o.client.presence.topic = o.prefix + "/" + id + "/status";
     o.datapoints.device = id;
-    if (o.datapoints.topic == DatapointOptions{}.topic && o.prefix != kDefaultTopicPrefix)
-        o.datapoints.topic = o.prefix + "/{device}/dp";
+    const DatapointOptions defaults;
+    if (o.prefix != kDefaultTopicPrefix) {
+        if (o.datapoints.topic == defaults.topic) o.datapoints.topic = o.prefix + "/{device}/dp";
+        if (o.datapoints.receipt_topic == defaults.receipt_topic)
+            o.datapoints.receipt_topic = o.prefix + "/{device}/receipts";
+    }
     return o;
 }
 
