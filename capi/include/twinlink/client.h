@@ -7,7 +7,8 @@
  * completion, connection state) runs on the dispatcher thread, one at a time, never while
  * twinlink holds an internal lock: a callback may call any tl_client function, including
  * tl_client_disconnect() and tl_client_free(). A callback that blocks delays later callbacks of
- * the same client, never its network traffic. The log callback is the exception: see tl_log_cb.
+ * the same client, never its network traffic. No callback ever runs on a thread of the MQTT
+ * library. The log callback runs on other threads too: see tl_log_cb.
  */
 #ifndef TWINLINK_CLIENT_H
 #define TWINLINK_CLIENT_H

@@ -71,9 +71,13 @@ typedef enum tl_log_level {
 } tl_log_level;
 
 /*
- * Receives one log line. `message` is borrowed for the call. Runs on whichever twinlink thread
- * produced the line, never while twinlink holds an internal lock: it may call twinlink, must be
- * thread-safe, and should return quickly.
+ * Receives one log line. `message` is borrowed for the call. Runs on a thread of twinlink's (the
+ * connection thread, the dispatcher) or on a thread of yours inside a twinlink call, never on a
+ * thread of the MQTT library (lines produced there are written later by the client's dispatcher)
+ * and never while twinlink holds an internal lock: it may call twinlink and take locks of its own
+ * (an interpreter lock, say). A client writes its lines one at a time, in the order they were
+ * produced; the callback must still be thread-safe (clients may share it) and should return
+ * quickly.
  */
 typedef void (*tl_log_cb)(tl_log_level level, const char *message, void *user_data);
 

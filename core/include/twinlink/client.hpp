@@ -3,9 +3,10 @@
 // Threads. A Client owns two threads: the connection thread (connects, reconnects with backoff,
 // resubscribes, drains the offline queue, expires acknowledgements) and the dispatcher thread, on
 // which every user callback runs (message handlers, publish callbacks, connection events). No user
-// callback is ever called while twinlink holds an internal lock, so a callback may call any member
-// of the Client, including disconnect(); a callback that blocks delays only later callbacks, never
-// the network. Every member function may be called from any thread.
+// callback is ever called while twinlink holds an internal lock, nor on one of Paho's threads (the
+// log sink included: see LogHandler), so a callback may call any member of the Client, including
+// disconnect(); a callback that blocks delays only later callbacks, never the network. Every
+// member function may be called from any thread.
 //
 // Errors. Fallible members throw twinlink::Error; its status() is one of twinlink::Status.
 #pragma once
@@ -139,8 +140,9 @@ enum class Delivery : int {
     /// non-blocking handlers of modules built on the client (the shadow's response matching), so
     /// that a dispatcher callback can wait for a response without deadlocking. Paho holds its
     /// global lock while it delivers, so such a handler may only update its own state, wake
-    /// waiters and dispatch(): publishing from it can deadlock against a thread handing messages
-    /// to Paho, and subscribe, unsubscribe, connect and disconnect wait for Paho's threads.
+    /// waiters, dispatch() and log() (its lines are queued for the dispatcher): publishing from it
+    /// can deadlock against a thread handing messages to Paho, and subscribe, unsubscribe,
+    /// connect and disconnect wait for Paho's threads.
     Direct = 1,
 };
 /// Called once per publish: Status::Ok when the broker acknowledged it (QoS 1/2) or it was
@@ -220,8 +222,9 @@ public:
     /// is waited for). Unknown ids are ignored.
     void remove_connection_listener(std::uint64_t id);
 
-    /// Writes a line to this client's log sink (for modules built on the client). Any thread;
-    /// call it with no lock of yours held that the sink might need.
+    /// Writes a line to this client's log sink (for modules built on the client). Any thread; on
+    /// one of Paho's threads (a Delivery::Direct handler) the line is queued and the dispatcher
+    /// writes it. Call it with no lock of yours held that the sink might need.
     void log(LogLevel level, const std::string& message) const;
 
     ConnectionState state() const;

@@ -11,9 +11,12 @@ enum class LogLevel : int { Error = 0, Warning = 1, Info = 2, Debug = 3 };
 
 const char* log_level_name(LogLevel level) noexcept;
 
-/// Receives one finished log line. Called on whichever twinlink thread produced the line
-/// (a caller's thread, the connection thread or the dispatcher), never while twinlink holds
-/// an internal lock, so it may call back into twinlink. It must be thread-safe.
+/// Receives one finished log line. Called on a thread of twinlink's (the connection thread, the
+/// dispatcher) or on a caller's thread inside a twinlink call, never on one of Paho's threads
+/// (lines produced there are queued and written by the client's dispatcher) and never while
+/// twinlink holds an internal lock, so it may call back into twinlink and take locks of its own.
+/// A client writes its lines one at a time, in the order they were produced; the handler must
+/// still be thread-safe, since several clients may share it.
 using LogHandler = std::function<void(LogLevel level, const std::string& message)>;
 
 }  // namespace twinlink

@@ -3,6 +3,7 @@
 #include "mqtt/client_impl.hpp"
 
 #include <random>
+#include <thread>
 
 #include "twinlink/topic.hpp"
 
@@ -63,7 +64,10 @@ Client::Impl::Impl(ClientOptions options)
       log_(opts_.log, opts_.log_level),
       outbox_(opts_.queue_max_messages, opts_.queue_max_bytes, opts_.overflow) {
     detail::validate_client_options(opts_, brokers_);
+    // Lines logged on Paho's threads are written by the dispatcher.
+    log_.set_deferral([this](std::function<void()> write) { post_task(std::move(write)); });
     connect_options_ = detail::make_connect_options(opts_, brokers_, [this](const std::string& msg) {
+        PahoCallback scope(*this);
         std::lock_guard<std::mutex> lock(mu_);
         if (tls_error_.empty()) tls_error_ = msg;
     });
@@ -76,14 +80,27 @@ Client::Impl::Impl(ClientOptions options)
     } catch (const mqtt::exception& e) {
         throw Error(Status::InvalidArgument, "cannot create an MQTT client for " + brokers_text_ + ": " + e.what());
     }
-    paho_->set_message_callback([this](mqtt::const_message_ptr m) { on_message(std::move(m)); });
-    paho_->set_connection_lost_handler([this](const std::string& cause) { on_connection_lost(cause); });
+    paho_->set_message_callback([this](mqtt::const_message_ptr m) {
+        PahoCallback scope(*this);
+        on_message(std::move(m));
+    });
+    paho_->set_connection_lost_handler([this](const std::string& cause) {
+        PahoCallback scope(*this);
+        on_connection_lost(cause);
+    });
     paho_->set_disconnected_handler([this](const mqtt::properties&, mqtt::ReasonCode reason) {
+        PahoCallback scope(*this);
         on_connection_lost("the broker closed the connection (reason code " + std::to_string(int(reason)) + ")");
     });
 }
 
-Client::Impl::~Impl() = default;
+Client::Impl::~Impl() {
+    // Paho first: after this, no callback of ours runs any more, so what they left is final.
+    paho_.reset();
+    log_.set_deferral({});
+    run_late_tasks();
+    log_.flush();
+}
 
 void Client::Impl::shutdown() {
     {
@@ -111,7 +128,57 @@ void Client::Impl::shutdown() {
     }
     handlers.clear();
     for (auto& m : pending) complete(m, Status::Canceled);
+    // A Paho callback that began before the callbacks were disabled may still be posting (a
+    // completion it took from the in-flight map just before it was cleared): let it finish, so
+    // that it reaches the dispatcher. They are short, never waiting for anything but mu_.
+    if (!detail::on_network_thread()) {
+        const auto deadline = Clock::now() + milliseconds(2000);
+        while (paho_callbacks_.load() > 0 && Clock::now() < deadline) std::this_thread::sleep_for(milliseconds(1));
+    }
+    {
+        std::lock_guard<std::mutex> lock(post_mu_);
+        dispatcher_closed_ = true;
+    }
     dispatcher_.stop();
+    run_late_tasks();
+    log_.flush();
+}
+
+void Client::Impl::post_task(std::function<void()> task) {
+    {
+        std::lock_guard<std::mutex> lock(post_mu_);
+        if (!dispatcher_closed_) {
+            // Queued, never run here: the dispatcher is stopped only after dispatcher_closed_.
+            dispatcher_.post(std::move(task));
+            return;
+        }
+        if (detail::on_network_thread()) {
+            late_tasks_.push_back(std::move(task));
+            return;
+        }
+    }
+    try {
+        task();
+    } catch (...) {
+    }
+}
+
+void Client::Impl::run_late_tasks() {
+    if (detail::on_network_thread()) return;
+    for (;;) {
+        std::vector<std::function<void()>> tasks;
+        {
+            std::lock_guard<std::mutex> lock(post_mu_);
+            tasks.swap(late_tasks_);
+        }
+        if (tasks.empty()) return;
+        for (auto& task : tasks) {
+            try {
+                task();
+            } catch (...) {
+            }
+        }
+    }
 }
 
 // ---- Lifecycle ------------------------------------------------------------------------------
@@ -285,7 +352,7 @@ void Client::Impl::complete(OutgoingMessage& m, Status status) {
 }
 
 void Client::Impl::post_callback(const char* what, std::function<void()> callback) {
-    dispatcher_.post([self = shared_from_this(), what, callback = std::move(callback)] {
+    post_task([self = shared_from_this(), what, callback = std::move(callback)] {
         try {
             callback();
         } catch (const std::exception& e) {
@@ -297,10 +364,12 @@ void Client::Impl::post_callback(const char* what, std::function<void()> callbac
 }
 
 void Client::Impl::DeliveryListener::on_success(const mqtt::token& tok) {
+    PahoCallback scope(impl_);
     impl_.on_delivery(reinterpret_cast<std::uintptr_t>(tok.get_user_context()), true, 0);
 }
 
 void Client::Impl::DeliveryListener::on_failure(const mqtt::token& tok) {
+    PahoCallback scope(impl_);
     impl_.on_delivery(reinterpret_cast<std::uintptr_t>(tok.get_user_context()), false,
                       static_cast<int>(tok.get_reason_code()));
 }
@@ -444,7 +513,7 @@ void Client::Impl::on_message(mqtt::const_message_ptr message) {
     }
     if (!direct.empty()) deliver(*message, direct);
     if (dispatched.empty()) return;
-    dispatcher_.post([self = shared_from_this(), message = std::move(message), targets = std::move(dispatched)] {
+    post_task([self = shared_from_this(), message = std::move(message), targets = std::move(dispatched)] {
         self->deliver(*message, targets);
     });
 }

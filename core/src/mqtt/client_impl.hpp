@@ -4,13 +4,19 @@
 // Locks, in the only order they are ever nested: life_mu_ (start/stop), then send_mu_ (hand-off to
 // Paho, which keeps publish order), then mu_ (all state below it). Paho's callbacks take only mu_
 // and never wait for anything else; no lock is held while a user callback or the log sink runs,
-// and none but send_mu_ while Paho is called.
+// and none but send_mu_ while Paho is called. post_mu_ guards only the hand-off of tasks to the
+// dispatcher and is never held while anything else is taken but the dispatcher's own queue lock.
+//
+// Paho's threads. Paho holds its own lock while it calls us, so no user code (log sink included)
+// may run there: every callback given to Paho enters a PahoCallback first, which marks the thread
+// (the logger then queues its lines for the dispatcher) and counts the callbacks in progress.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -94,6 +100,19 @@ private:
                    std::chrono::milliseconds retry_in = std::chrono::milliseconds(0), unsigned attempt = 0);
     bool wait_token(const mqtt::token_ptr& token, std::chrono::milliseconds timeout);
 
+    // Entered first by every callback Paho makes into this client (see the top of this file).
+    class PahoCallback {
+    public:
+        explicit PahoCallback(Impl& impl) : impl_(impl) { ++impl_.paho_callbacks_; }
+        ~PahoCallback() { --impl_.paho_callbacks_; }
+        PahoCallback(const PahoCallback&) = delete;
+        PahoCallback& operator=(const PahoCallback&) = delete;
+
+    private:
+        detail::NetworkCallbackScope thread_mark_;
+        Impl& impl_;
+    };
+
     // Any thread.
     void pump();
     void complete(detail::OutgoingMessage& message, Status status);
@@ -104,6 +123,11 @@ private:
     void on_connection_lost(const std::string& cause);
     void deliver(const mqtt::message& message, const std::vector<std::shared_ptr<detail::Subscription>>& targets);
     void send_subscribe(const std::string& filter, int qos, int identifier);
+    /// Hands a task to the dispatcher. Once the dispatcher is closed, a task posted from a Paho
+    /// callback is kept for run_late_tasks() (user code never runs on Paho's thread); one posted
+    /// elsewhere runs at once.
+    void post_task(std::function<void()> task);
+    void run_late_tasks();
     bool stop_requested() const;
     std::string current_tls_error() const;
 
@@ -144,6 +168,12 @@ private:
         std::atomic<std::uint64_t> connects{0}, reconnects{0}, connect_failures{0};
         std::atomic<std::uint64_t> dropped{0}, rejected{0}, ack_timeouts{0}, resent{0};
     } counters_;
+
+    std::atomic<int> paho_callbacks_{0};  // PahoCallback scopes in progress
+
+    std::mutex post_mu_;
+    bool dispatcher_closed_ = false;                  // guarded by post_mu_
+    std::vector<std::function<void()>> late_tasks_;   // guarded by post_mu_
 
     // Declared last: destroyed first, so no Paho callback outlives the members it touches.
     DeliveryListener delivery_listener_{*this};

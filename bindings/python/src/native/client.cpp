@@ -73,7 +73,12 @@ void bind_client(py::module_& m) {
         })
         .def("start", [](Client& c) {
             Handle::Use use(c);
-            check(tl_client_start(c.get()));
+            tl_status status;
+            {
+                GilRelease nogil;
+                status = tl_client_start(c.get());
+            }
+            check(status);
         })
         .def("connect", [](Client& c, uint32_t timeout_ms) {
             blocking(c, [timeout_ms](tl_client* client) { return tl_client_connect(client, timeout_ms); }).check();
@@ -84,12 +89,19 @@ void bind_client(py::module_& m) {
         .def("publish",
              [](Client& c, const std::string& topic, py::handle payload, int qos, bool retain, const py::object& on_done) {
                  Handle::Use use(c);
-                 PayloadView bytes(payload);
+                 PayloadView bytes(payload);  // stays valid without the GIL: the view pins the buffer
                  Callback* callback = on_done.is_none() ? nullptr : new_callback(on_done);
                  uint64_t id = 0;
-                 check(tl_client_publish(c.get(), topic.c_str(), bytes.data(), bytes.size(), qos, retain ? 1 : 0,
-                                         callback ? publish_trampoline : nullptr, callback,
-                                         callback ? destroy_callback : nullptr, &id));
+                 tl_status status;
+                 {
+                     // Never blocks on the network, but hands the message to Paho, whose lock a
+                     // thread of Paho's may hold while it waits for a twinlink lock: never with the GIL.
+                     GilRelease nogil;
+                     status = tl_client_publish(c.get(), topic.c_str(), bytes.data(), bytes.size(), qos,
+                                                retain ? 1 : 0, callback ? publish_trampoline : nullptr, callback,
+                                                callback ? destroy_callback : nullptr, &id);
+                 }
+                 check(status);
                  return id;
              })
         .def("publish_wait",
