@@ -203,6 +203,27 @@ TEST_P(PubSub, SameFilterTwiceThenUnsubscribeOne) {
     EXPECT_EQ(b.payloads(), (std::vector<std::string>{"1", "2"}));
 }
 
+// What a handler owns (a binding's reference to a callable) is released by the time unsubscribe()
+// returns, also right after the handler ran: the dispatcher task that called it may still exist
+// for a moment after the call.
+TEST_P(PubSub, UnsubscribeReleasesTheHandlerBeforeItReturns) {
+    auto client = connected();
+    const std::string topic = test_topic();
+    for (int i = 0; i < 500; ++i) {
+        Inbox inbox;
+        auto owned = std::make_shared<int>(i);
+        std::weak_ptr<int> watch = owned;
+        const auto id = client->subscribe(topic, 0, [inbox, owned](const twinlink::MessageView& m) {
+            inbox.handler()(m);
+        });
+        owned.reset();
+        client->publish(topic, "x", 0, false);
+        ASSERT_TRUE(inbox.wait_count(1));
+        client->unsubscribe(id);
+        ASSERT_TRUE(watch.expired()) << "the handler was still alive after unsubscribe() returned (round " << i << ")";
+    }
+}
+
 TEST_P(PubSub, RetainedMessageReachesLateSubscriber) {
     auto pub = connected();
     const std::string topic = test_topic();

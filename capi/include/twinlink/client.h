@@ -249,9 +249,9 @@ TL_API tl_status tl_client_subscribe(tl_client *client, const char *filter, int 
                                      void *user_data, tl_destroy_cb destroy, uint64_t *out_id);
 
 /* Removes a subscription; when it returns, its callback will not run again (a call in progress
- * on another thread is waited for) and its destroy callback has run or will run at once after
- * that call. Blocks up to the operation timeout when it sends UNSUBSCRIBE.
- * Errors: TL_EINVAL (NULL client, unknown id). */
+ * on another thread is waited for) and its destroy callback has run (called from a callback of
+ * this client, it may run right after that callback returns instead). Blocks up to the operation
+ * timeout when it sends UNSUBSCRIBE. Errors: TL_EINVAL (NULL client, unknown id). */
 TL_API tl_status tl_client_unsubscribe(tl_client *client, uint64_t subscription_id);
 
 /* Current state; TL_STATE_DISCONNECTED for NULL. Never blocks. */

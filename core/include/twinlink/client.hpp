@@ -202,8 +202,9 @@ public:
                             Delivery delivery = Delivery::Dispatcher);
 
     /// Removes a subscription; after it returns the handler is not called again (it waits for a
-    /// call in progress on another thread). UNSUBSCRIBE is sent when no other handler uses the
-    /// filter. Throws Error(InvalidArgument) for an unknown id.
+    /// call in progress on another thread) and, unless called from a callback of this client,
+    /// the handler has been destroyed. UNSUBSCRIBE is sent when no other handler uses the filter.
+    /// Throws Error(InvalidArgument) for an unknown id.
     void unsubscribe(std::uint64_t subscription_id);
 
     /// Runs `task` on this client's dispatcher thread, after the callbacks already queued. For

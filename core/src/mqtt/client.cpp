@@ -465,6 +465,12 @@ void Client::Impl::unsubscribe(std::uint64_t id) {
     }
     if (!removed) throw Error(Status::InvalidArgument, "unsubscribe: no subscription has id " + std::to_string(id));
     dispatcher_.barrier();  // a call of this handler in progress elsewhere returns first
+    if (removed->delivery == Delivery::Dispatcher && !dispatcher_.on_dispatcher_thread()) {
+        // No dispatcher task runs it any more (the barrier) or will (it is inactive), but one that
+        // has just run may still hold it: release what the handler owns now, not whenever that
+        // task is destroyed, so that a binding's destructor of it has run when this returns.
+        MessageHandler released = std::move(removed->handler);
+    }
     if (!unused || !connected) return;
     try {
         paho_->unsubscribe(removed->filter)->wait_for(opts_.operation_timeout);
