@@ -1,11 +1,15 @@
 // The `twinlink` tool as a user runs it: `serve` on a private mosquitto, then the shadow commands.
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -119,12 +123,37 @@ protected:
     }
 
     /// SIGTERM, then the exit status (-1 when it did not exit within 10 s).
-    int stop_serve() {
+    int stop_serve() { return stop_serve_timed().first; }
+
+    /// SIGTERM, then the exit status (-1 when it did not exit within `timeout`) and how long the
+    /// exit took.
+    std::pair<int, std::chrono::milliseconds> stop_serve_timed(std::chrono::milliseconds timeout = 10s) {
+        const auto start = std::chrono::steady_clock::now();
         ::kill(serve_pid_, SIGTERM);
-        const auto status = proc::wait_for_exit(serve_pid_, 10s);
-        if (!status) return -1;
+        const auto status = proc::wait_for_exit(serve_pid_, timeout);
+        const auto took =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+        if (!status) return {-1, took};
         serve_pid_ = -1;
-        return WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
+        return {WIFEXITED(*status) ? WEXITSTATUS(*status) : -1, took};
+    }
+
+    /// The pid of the fixture's mosquitto: the one child of this process named so.
+    static pid_t broker_pid() {
+        for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+            const std::string name = entry.path().filename().string();
+            if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+            std::ifstream in(entry.path() / "stat");
+            std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+            const auto close = stat.rfind(')');
+            if (close == std::string::npos || stat.find("(mosquitto)") == std::string::npos) continue;
+            std::istringstream rest(stat.substr(close + 2));
+            char state = 0;
+            pid_t parent = 0;
+            rest >> state >> parent;
+            if (parent == ::getpid()) return static_cast<pid_t>(std::stol(name));
+        }
+        return -1;
     }
 
     std::vector<std::string> broker_args() const { return {"--broker", broker_.uri()}; }
@@ -184,6 +213,44 @@ TEST_F(TwinlinkServe, DesireReportGetDeleteAgainstServe) {
     const std::string log = proc::read_file(log_);
     EXPECT_TRUE(contains(log, "stopping (SIGTERM)")) << log;
     EXPECT_TRUE(contains(log, "accepted")) << log;
+}
+
+// However the broker went away, serve stops within a second of SIGTERM (the bound here is generous:
+// it guards against the waits for the broker that used to take tens of seconds).
+constexpr long kStopBoundMs = 3000;
+
+TEST_F(TwinlinkServe, StopsPromptlyRightAfterTheBrokerDied) {
+    start_serve();
+    broker_.kill();
+    const auto [status, took] = stop_serve_timed();
+    EXPECT_EQ(status, 0) << proc::read_file(log_);
+    EXPECT_LT(took.count(), kStopBoundMs) << "serve took " << took.count() << " ms to stop:\n" << proc::read_file(log_);
+}
+
+TEST_F(TwinlinkServe, StopsPromptlyWhileReconnecting) {
+    start_serve();
+    broker_.kill();
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (count(proc::read_file(log_), "could not connect") < 2) {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << proc::read_file(log_);
+        std::this_thread::sleep_for(20ms);
+    }
+    const auto [status, took] = stop_serve_timed();
+    EXPECT_EQ(status, 0) << proc::read_file(log_);
+    EXPECT_LT(took.count(), kStopBoundMs) << "serve took " << took.count() << " ms to stop:\n" << proc::read_file(log_);
+}
+
+TEST_F(TwinlinkServe, StopsPromptlyWhileTheBrokerIsSilent) {
+    start_serve();
+    // A frozen broker: the connection stays open and nothing answers, as with a dead link.
+    const pid_t broker = broker_pid();
+    ASSERT_GT(broker, 0);
+    ASSERT_EQ(::kill(broker, SIGSTOP), 0);
+    std::this_thread::sleep_for(200ms);
+    const auto [status, took] = stop_serve_timed(90s);
+    ::kill(broker, SIGCONT);
+    EXPECT_EQ(status, 0) << proc::read_file(log_);
+    EXPECT_LT(took.count(), kStopBoundMs) << "serve took " << took.count() << " ms to stop:\n" << proc::read_file(log_);
 }
 
 TEST_F(TwinlinkServe, DocumentsSurviveARestartOfServe) {

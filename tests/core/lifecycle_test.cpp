@@ -1,4 +1,5 @@
 // Client lifecycle: start, connect, disconnect, destruction in every state, presence and will.
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -88,6 +89,60 @@ TEST_F(Lifecycle, DisconnectFromAHangingConnectAttemptIsQuick) {
     client.disconnect(500ms);
     EXPECT_LT(elapsed_since(start), 3000ms) << "disconnect(500 ms) exceeded timeout + ~1 s";
     EXPECT_EQ(client.state(), ConnectionState::Disconnected);
+}
+
+// The broker goes silent while connected (a frozen broker, a dead link): nothing tells the client
+// that the connection is gone until the keep-alive runs out. Stopping must not wait for it.
+TEST_F(Lifecycle, UnsubscribeAndDestroyAreQuickWhileTheBrokerIsSilent) {
+    TcpProxy relay(broker_.port());
+    ClientOptions o = options_for(relay.uri());
+    o.presence.topic = test_topic("status");
+    auto client = connected(o);
+    std::vector<std::uint64_t> ids;
+    for (int i = 0; i < 3; ++i) ids.push_back(client->subscribe(test_topic(std::to_string(i)), 1, [](auto&) {}));
+    relay.hold_downstream(true);
+
+    auto start = Clock::now();
+    for (auto id : ids) client->unsubscribe(id);  // each waited for operation_timeout (10 s) before
+    const auto unsubscribed = elapsed_since(start);
+    EXPECT_LT(unsubscribed, 3000ms) << "3 unsubscribes took " << unsubscribed.count() << " ms";
+    EXPECT_EQ(client->state(), ConnectionState::Connected);  // nothing noticed the silence yet
+
+    const auto destroyed = time_destruction(client);
+    EXPECT_LT(destroyed, 3000ms) << "destruction took " << destroyed.count() << " ms";
+    relay.hold_downstream(false);
+}
+
+TEST_F(Lifecycle, DisconnectIsQuickWhileTheBrokerIsSilent) {
+    TcpProxy relay(broker_.port());
+    ClientOptions o = options_for(relay.uri());
+    o.presence.topic = test_topic("status");
+    Client client(o);
+    client.connect(kLong);
+    relay.hold_downstream(true);
+    const auto start = Clock::now();
+    client.disconnect(100ms);
+    const auto took = elapsed_since(start);
+    EXPECT_LT(took, 3000ms) << "disconnect(100 ms) took " << took.count() << " ms";
+    EXPECT_EQ(client.state(), ConnectionState::Disconnected);
+    relay.hold_downstream(false);
+}
+
+TEST_F(Lifecycle, DisconnectAndDestroyAreQuickWhileTheBrokerIsDown) {
+    Events events;
+    ClientOptions o = opts();
+    o.on_connection = events.handler();
+    o.presence.topic = test_topic("status");
+    auto client = connected(o);
+    const auto id = client->subscribe(test_topic(), 1, [](auto&) {});
+    broker_.kill();
+    ASSERT_TRUE(events.wait_state_count(ConnectionState::Reconnecting, 1));
+    auto start = Clock::now();
+    client->unsubscribe(id);
+    client->disconnect(2000ms);
+    const auto stopped = elapsed_since(start);
+    EXPECT_LT(stopped, 3000ms) << "unsubscribe + disconnect took " << stopped.count() << " ms";
+    EXPECT_LT(time_destruction(client), 3000ms);
 }
 
 TEST_F(Lifecycle, DisconnectThenConnectAgain) {

@@ -95,7 +95,7 @@ TL_API tl_status tl_client_options_set_reconnect_backoff(tl_client_options *opti
  * acknowledged by then completes with TL_ETIMEOUT. Default 30000. Errors: TL_EINVAL. */
 TL_API tl_status tl_client_options_set_ack_timeout(tl_client_options *options, uint32_t timeout_ms);
 
-/* How long subscribe and unsubscribe wait for the broker, >= 100 ms. Default 10000.
+/* How long subscribe waits for the broker, >= 100 ms. Default 10000.
  * Errors: TL_EINVAL. */
 TL_API tl_status tl_client_options_set_operation_timeout(tl_client_options *options, uint32_t timeout_ms);
 
@@ -205,7 +205,8 @@ TL_API tl_status tl_client_new(tl_client **out, const tl_client_options *options
 
 /* Stops the client without waiting for queued messages (call tl_client_disconnect() first for
  * that), reports TL_ECANCELED to every pending publish callback, waits for a callback in
- * progress on another thread to return, and frees the client. Blocks for at most ~2 s.
+ * progress on another thread to return, and frees the client. Blocks for at most ~2 s, and for
+ * well under 1 s when the client is not connected (the broker down or unreachable).
  * May be called from a callback of this client. NULL is a no-op. */
 TL_API void tl_client_free(tl_client *client);
 
@@ -221,7 +222,8 @@ TL_API tl_status tl_client_connect(tl_client *client, uint32_t timeout_ms);
 
 /* Waits up to timeout_ms for queued and in-flight messages to be acknowledged, publishes the
  * offline presence, disconnects and stops reconnecting. Messages not yet sent stay queued for
- * the next connect. Blocks for at most timeout_ms + ~1 s. Idempotent. Errors: TL_EINVAL. */
+ * the next connect. Blocks for at most timeout_ms + ~1 s; returns within ~100 ms when not
+ * connected (a connect attempt or a backoff is interrupted). Idempotent. Errors: TL_EINVAL. */
 TL_API tl_status tl_client_disconnect(tl_client *client, uint32_t timeout_ms);
 
 /* Queues a message and returns at once; it is sent in publish order when connected.
@@ -250,8 +252,9 @@ TL_API tl_status tl_client_subscribe(tl_client *client, const char *filter, int 
 
 /* Removes a subscription; when it returns, its callback will not run again (a call in progress
  * on another thread is waited for) and its destroy callback has run (called from a callback of
- * this client, it may run right after that callback returns instead). Blocks up to the operation
- * timeout when it sends UNSUBSCRIBE. Errors: TL_EINVAL (NULL client, unknown id). */
+ * this client, it may run right after that callback returns instead). The UNSUBSCRIBE (sent
+ * when no other subscription uses the filter) is not waited for: this never waits for the
+ * broker. Errors: TL_EINVAL (NULL client, unknown id). */
 TL_API tl_status tl_client_unsubscribe(tl_client *client, uint64_t subscription_id);
 
 /* Current state; TL_STATE_DISCONNECTED for NULL. Never blocks. */

@@ -88,7 +88,7 @@ struct ClientOptions {
     std::chrono::milliseconds reconnect_min{500};       ///< backoff floor
     std::chrono::milliseconds reconnect_max{30000};     ///< backoff ceiling
     std::chrono::milliseconds ack_timeout{30000};       ///< QoS 1/2 acknowledgement deadline
-    std::chrono::milliseconds operation_timeout{10000}; ///< subscribe/unsubscribe wait
+    std::chrono::milliseconds operation_timeout{10000}; ///< subscribe wait
     PresenceOptions presence;
     std::size_t queue_max_messages = 10000;            ///< offline queue bound, messages
     std::size_t queue_max_bytes = 16u * 1024u * 1024u; ///< offline queue bound, payload bytes
@@ -158,7 +158,8 @@ public:
     explicit Client(ClientOptions options);
     /// Stops the connection thread (no graceful drain), reports Status::Canceled to the callback
     /// of every message still queued or in flight, and waits for callbacks in progress to return
-    /// (unless called from a callback). Never throws, never blocks for longer than ~2 s.
+    /// (unless called from a callback). Never throws, never blocks for longer than ~2 s, and for
+    /// well under 1 s when not connected (the broker down or unreachable).
     ~Client();
 
     Client(const Client&) = delete;
@@ -176,7 +177,8 @@ public:
 
     /// Waits up to `timeout` for queued and in-flight messages to be acknowledged, publishes the
     /// offline presence, disconnects and stops the connection thread. Messages still queued stay
-    /// queued for the next connect. Idempotent; returns within timeout + ~1 s.
+    /// queued for the next connect. Idempotent; returns within timeout + ~1 s, and within ~100 ms
+    /// when not connected (a connect attempt or a backoff is interrupted).
     void disconnect(std::chrono::milliseconds timeout);
 
     /// Queues a message and returns its id (> 0) at once. It is sent when connected, in publish
@@ -195,7 +197,8 @@ public:
                       std::chrono::milliseconds timeout);
 
     /// Registers `handler` for messages matching `filter` and returns its subscription id.
-    /// When connected, sends SUBSCRIBE and waits for the SUBACK (up to operation_timeout); the
+    /// When connected, sends SUBSCRIBE and waits for the SUBACK (up to operation_timeout; when
+    /// the connection ends first, it returns and the SUBSCRIBE is made at the next connect); the
     /// filter is subscribed again after every reconnect. Throws Error(InvalidArgument) for a
     /// bad filter or qos, Error(SubscribeRejected) when the broker refuses, Error(Timeout).
     std::uint64_t subscribe(std::string_view filter, int qos, MessageHandler handler,
@@ -203,8 +206,9 @@ public:
 
     /// Removes a subscription; after it returns the handler is not called again (it waits for a
     /// call in progress on another thread) and, unless called from a callback of this client,
-    /// the handler has been destroyed. UNSUBSCRIBE is sent when no other handler uses the filter.
-    /// Throws Error(InvalidArgument) for an unknown id.
+    /// the handler has been destroyed. UNSUBSCRIBE is sent when no other handler uses the filter,
+    /// and not waited for: this never waits for the broker. Throws Error(InvalidArgument) for an
+    /// unknown id.
     void unsubscribe(std::uint64_t subscription_id);
 
     /// Runs `task` on this client's dispatcher thread, after the callbacks already queued. For

@@ -421,9 +421,15 @@ void Client::Impl::send_subscribe(const std::string& filter, int qos, int identi
         throw Error(Status::NotConnected, "subscribe to '" + filter + "': " + e.what());
     }
     try {
-        if (!tok->wait_for(opts_.operation_timeout))
+        if (!wait_while_connected(tok, opts_.operation_timeout)) {
+            std::unique_lock<std::mutex> lock(mu_);
+            if (lost_ || stop_ || state_ != ConnectionState::Connected)
+                throw Error(Status::NotConnected, "the connection ended before the broker acknowledged the "
+                                                  "subscription to '" + filter + "'");
+            lock.unlock();
             throw Error(Status::Timeout, "the broker did not acknowledge the subscription to '" + filter +
                                              "' within " + std::to_string(opts_.operation_timeout.count()) + " ms");
+        }
     } catch (const mqtt::exception& e) {
         throw Error(Status::SubscribeRejected, "the broker refused the subscription to '" + filter + "': " + e.what());
     }
@@ -472,12 +478,25 @@ void Client::Impl::unsubscribe(std::uint64_t id) {
         MessageHandler released = std::move(removed->handler);
     }
     if (!unused || !connected) return;
+    // The handler is gone already, which is all the caller is promised. The UNSUBACK would only
+    // say that the broker stopped sending, and waiting for it would hold up every process that
+    // unsubscribes on its way out whenever the broker has gone silent; a stale broker
+    // subscription only costs traffic. Paho sends the UNSUBSCRIBE before any later packet.
     try {
-        paho_->unsubscribe(removed->filter)->wait_for(opts_.operation_timeout);
+        paho_->unsubscribe(removed->filter);
     } catch (const mqtt::exception& e) {
-        // The handler is gone either way; a stale broker subscription only costs traffic.
         log_.debug("unsubscribe from '" + removed->filter + "' failed: " + e.what());
     }
+}
+
+bool Client::Impl::wait_while_connected(const mqtt::token_ptr& token, milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (!token->wait_for(milliseconds(50))) {
+        if (Clock::now() >= deadline) return false;
+        std::lock_guard<std::mutex> lock(mu_);
+        if (lost_ || stop_ || state_ != ConnectionState::Connected) return false;
+    }
+    return true;
 }
 
 void Client::Impl::dispatch(std::function<void()> task) { post_callback("a dispatched task", std::move(task)); }

@@ -123,6 +123,13 @@ private:
     void on_connection_lost(const std::string& cause);
     void deliver(const mqtt::message& message, const std::vector<std::shared_ptr<detail::Subscription>>& targets);
     void send_subscribe(const std::string& filter, int qos, int identifier);
+    /// Waits for a SUBACK while the connection lasts: false when `timeout` passes, the connection
+    /// is lost or a stop is requested first (the broker's answer would come too late to matter).
+    /// Throws mqtt::exception when the token failed.
+    bool wait_while_connected(const mqtt::token_ptr& token, std::chrono::milliseconds timeout);
+    /// Waits for a token of the graceful close; false when `timeout` passes or the connection is
+    /// lost first.
+    bool wait_unless_lost(const mqtt::token_ptr& token, std::chrono::milliseconds timeout);
     /// Hands a task to the dispatcher. Once the dispatcher is closed, a task posted from a Paho
     /// callback is kept for run_late_tasks() (user code never runs on Paho's thread); one posted
     /// elsewhere runs at once.

@@ -2,6 +2,8 @@
 // backoff until the client is stopped.
 #include "mqtt/client_impl.hpp"
 
+#include <algorithm>
+
 #include "mqtt/reconnect_backoff.hpp"
 #include "mqtt/tcp_socket.hpp"
 
@@ -19,6 +21,10 @@ constexpr auto kStableConnection = std::chrono::seconds(10);
 // A publish failure that is not followed by a lost connection within this time is reported.
 constexpr auto kFailureGrace = milliseconds(500);
 constexpr auto kExpiryScanInterval = milliseconds(100);
+// The close after a stop request (the offline presence, then DISCONNECT) takes at most this, so a
+// process stops within a second however silent the broker is.
+constexpr auto kCloseBudget = milliseconds(700);
+constexpr auto kDisconnectShare = milliseconds(200);  // kept for the DISCONNECT
 
 }  // namespace
 
@@ -65,6 +71,16 @@ bool Client::Impl::wait_token(const mqtt::token_ptr& token, milliseconds timeout
     const auto deadline = Clock::now() + timeout;
     while (!token->wait_for(milliseconds(50))) {
         if (Clock::now() >= deadline || stop_requested()) return false;
+    }
+    return true;
+}
+
+bool Client::Impl::wait_unless_lost(const mqtt::token_ptr& token, milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (!token->wait_for(milliseconds(20))) {
+        if (Clock::now() >= deadline) return false;
+        std::lock_guard<std::mutex> lock(mu_);
+        if (lost_) return false;
     }
     return true;
 }
@@ -292,17 +308,21 @@ void Client::Impl::handle_loss() {
 }
 
 void Client::Impl::close_gracefully() {
+    // One budget for the whole close, and every wait ends as soon as the connection is known to
+    // be gone: a dead broker answers nothing.
+    const auto deadline = Clock::now() + kCloseBudget;
     if (!opts_.presence.topic.empty()) {
         try {
             auto tok = paho_->publish(opts_.presence.topic, opts_.presence.offline.data(),
                                       opts_.presence.offline.size(), 1, true);
-            tok->wait_for(milliseconds(1000));
+            wait_unless_lost(tok, kCloseBudget - kDisconnectShare);
         } catch (const mqtt::exception& e) {
             log_.debug(std::string("publishing the offline presence failed: ") + e.what());
         }
     }
     try {
-        paho_->disconnect(0)->wait_for(milliseconds(1000));
+        const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+        wait_unless_lost(paho_->disconnect(0), std::max(left, kDisconnectShare));
     } catch (const mqtt::exception& e) {
         log_.debug(std::string("disconnect: ") + e.what());
     }
