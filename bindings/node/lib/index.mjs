@@ -1,0 +1,36 @@
+// ES module entry point: the same objects as the CommonJS one.
+import twinlink from './index.js';
+
+export const {
+  Device,
+  Client,
+  Shadow,
+  Datapoints,
+  Subscription,
+  Registration,
+  ConnectionEvent,
+  Message,
+  DropEvent,
+  TwinlinkError,
+  InvalidArgumentError,
+  OutOfMemoryError,
+  TimeoutError,
+  ConnectError,
+  TlsError,
+  AuthError,
+  NotConnectedError,
+  QueueFullError,
+  DroppedError,
+  CanceledError,
+  SubscribeError,
+  StateError,
+  ProtocolError,
+  InternalError,
+  StorageError,
+  RejectedError,
+  ConflictError,
+  NotFoundError,
+  Status,
+  version,
+} = twinlink;
+export default twinlink;
