@@ -1,5 +1,6 @@
 // DatapointSink on a private mosquitto, fed with batches published by hand: both encodings, both
 // topic layouts, redeliveries and reused sequence numbers, and every kind of bad message.
+#include <set>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include "cloud_side.hpp"
 #include "fixtures/broker.hpp"
 #include "twinlink/batch_codec.hpp"
+#include "twinlink/delivery_receipt.hpp"
 #include "twinlink/uuid7.hpp"
 
 namespace {
@@ -180,6 +182,80 @@ TEST_F(Sink, BadOptionsAreRefused) {
     zero.max_batch_bytes = 0;
     EXPECT_EQ(tltest::capture_error([&] { DatapointSink s(cloud_->client(), cloud_->store(), zero); }).status(),
               Status::InvalidArgument);
+}
+
+TEST_F(Sink, BadReceiptTopicsAreRefused) {
+    for (const std::string topic : {"tl/dev/receipts", "tl/{device}/#", "tl/+/{device}"}) {
+        DatapointSinkOptions o;
+        o.receipt_topic = topic;
+        EXPECT_EQ(tltest::capture_error([&] { DatapointSink s(cloud_->client(), cloud_->store(), o); }).status(),
+                  Status::InvalidArgument)
+            << topic;
+    }
+}
+
+TEST_F(Sink, SendsEachDeviceAReceiptForWhatItStoredAndForRedeliveries) {
+    tltest::Recorder<std::string> receipts_1, receipts_2;
+    device_->subscribe("tl/dev-1/receipts", 1, [receipts_1](const twinlink::MessageView& m) {
+        receipts_1.push(std::string(m.payload));
+    });
+    device_->subscribe("tl/dev-2/receipts", 1, [receipts_2](const twinlink::MessageView& m) {
+        receipts_2.push(std::string(m.payload));
+    });
+    const auto confirmed = [](const std::vector<std::string>& payloads) {
+        std::set<std::uint64_t> seqs;
+        for (const auto& payload : payloads) {
+            const auto receipt = twinlink::decode_receipt(payload);
+            for (const auto& [first, last] : receipt.stored)
+                for (std::uint64_t seq = first; seq <= last; ++seq) seqs.insert(seq);
+        }
+        return seqs;
+    };
+    for (std::uint64_t seq = 1; seq <= 5; ++seq) publish("tl/dev-1/dp", batch(Encoding::Cbor, "dev-1", seq, 0, 2));
+    publish("tl/dev-2/dp", batch(Encoding::Json, "dev-2", 40, 0, 2));
+    publish("tl/dev-1/dp", "not a batch");  // no receipt for what was not stored
+    ASSERT_TRUE(cloud_->wait_handled(7));
+    ASSERT_TRUE(receipts_1.wait_for([&](const auto& v) { return confirmed(v).size() == 5; }));
+    ASSERT_TRUE(receipts_2.wait_for([&](const auto& v) { return confirmed(v).size() == 1; }));
+    EXPECT_EQ(confirmed(receipts_1.items()), (std::set<std::uint64_t>{1, 2, 3, 4, 5}));
+    EXPECT_EQ(confirmed(receipts_2.items()), (std::set<std::uint64_t>{40}));
+    EXPECT_EQ(twinlink::decode_receipt(receipts_2.items().front()).device, "dev-2");
+    // Batches that arrive together share receipts: fewer receipts than batches.
+    EXPECT_LE(cloud_->sink().stats().receipts, 6u);
+
+    // A redelivery is confirmed again (its first receipt may have been lost).
+    const std::string again = batch(Encoding::Cbor, "dev-1", 2, 0, 2);
+    const std::size_t first_burst = receipts_1.size();
+    publish("tl/dev-1/dp", again);
+    ASSERT_TRUE(receipts_1.wait_count(first_burst + 1));
+    const std::size_t before = receipts_1.size();
+    publish("tl/dev-1/dp", again);
+    ASSERT_TRUE(receipts_1.wait_count(before + 1));
+    EXPECT_EQ(twinlink::decode_receipt(receipts_1.items().back()).stored,
+              (std::vector<std::pair<std::uint64_t, std::uint64_t>>{{2, 2}}));
+    EXPECT_EQ(cloud_->sink().stats().duplicates, 1u);
+}
+
+TEST(DeliveryReceipt, EncodesRangesAndDecodesOnlyWhatIsWellFormed) {
+    const auto encoded = twinlink::encode_receipts("dev-1", {9, 3, 4, 5, 5, 12, 10});
+    ASSERT_EQ(encoded.size(), 1u);
+    EXPECT_EQ(encoded[0], R"({"device":"dev-1","stored":[[3,5],[9,10],[12,12]]})");
+    const auto r = twinlink::decode_receipt(encoded[0]);
+    EXPECT_EQ(r.device, "dev-1");
+    EXPECT_EQ(r.stored, (std::vector<std::pair<std::uint64_t, std::uint64_t>>{{3, 5}, {9, 10}, {12, 12}}));
+    EXPECT_TRUE(twinlink::encode_receipts("d", {}).empty());
+    EXPECT_EQ(twinlink::decode_receipt(R"({"device":"d","stored":[[0,18446744073709551615]]})").stored.front().second,
+              18446744073709551615u);
+    for (const std::string bad : {"", "x", "[]", "{}", R"({"device":"d"})", R"({"stored":[]})",
+                                  R"({"device":1,"stored":[]})", R"({"device":"d","stored":{}})",
+                                  R"({"device":"d","stored":[[1]]})", R"({"device":"d","stored":[[2,1]]})",
+                                  R"({"device":"d","stored":[[-1,1]]})", R"({"device":"d","stored":[[1.5,2]]})",
+                                  R"({"device":"d","stored":[["1",2]]})", R"({"device":"d","stored":[[1,2,3]]})",
+                                  R"({"device":"d","stored":[[1,18446744073709551616]]})"})
+        EXPECT_EQ(tltest::capture_error([&] { twinlink::decode_receipt(bad); }).status(), Status::ProtocolError) << bad;
+    EXPECT_EQ(tltest::capture_error([&] { twinlink::decode_receipt(std::string(twinlink::kMaxReceiptBytes + 1, ' ')); })
+                  .status(),
+              Status::ProtocolError);
 }
 
 TEST_F(Sink, TwoSinksOnOneDatabaseStoreABatchOnce) {
