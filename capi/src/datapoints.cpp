@@ -221,11 +221,11 @@ tl_status tl_datapoints_get_stats(const tl_datapoints* dp, tl_datapoint_stats* o
         const auto& d = deref(dp, "datapoints");
         auto& o = deref(out, "out");
         // The struct of the first release ended with spooled_bytes; later fields are written only
-        // for callers that know them.
+        // for callers that know them. Any other size is not a tl_datapoint_stats of any release.
         constexpr std::size_t first_size = offsetof(tl_datapoint_stats, confirmed_batches);
-        if (o.struct_size < first_size)
-            invalid("out->struct_size " + std::to_string(o.struct_size) + " is too small; set it to "
-                    "sizeof(tl_datapoint_stats)");
+        if (o.struct_size < sizeof(tl_datapoint_stats) && o.struct_size != first_size)
+            invalid("out->struct_size " + std::to_string(o.struct_size) + " is not the size of a "
+                    "tl_datapoint_stats; set it to sizeof(tl_datapoint_stats)");
         const auto s = d.core.stats();
         o.recorded = s.recorded;
         o.batched = s.batched;

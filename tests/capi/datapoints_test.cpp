@@ -2,6 +2,8 @@
 // input, and a record/flush/stats round trip through a real broker; the drop callback and the
 // destructor of its user_data.
 #include <cmath>
+#include <cstddef>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -268,7 +270,11 @@ TEST_F(OfflineDatapoints, DropCallbackReportsAndItsUserDataIsDestroyedOnceAtTheE
         },
         20000ms));
     const tl_datapoint_stats s = stats_of(dp.get());
-    ASSERT_TRUE(eventually([&] { return drops.size() >= s.dropped_batches; }));
+    // Reports are sums, at most one a second: they add up to the counters.
+    ASSERT_TRUE(eventually([&] {
+        std::lock_guard<std::mutex> lock(drops.mutex);
+        return drops.batches >= s.dropped_batches;
+    }));
     {
         std::lock_guard<std::mutex> lock(drops.mutex);
         for (auto policy : drops.policies) EXPECT_EQ(policy, TL_BACKPRESSURE_DROP_OLDEST);
@@ -338,6 +344,8 @@ TEST(CapiDatapoints, RecordFlushAndStatsThroughABroker) {
 
     const DatapointOptions o = make_datapoint_options();
     ASSERT_EQ(tl_datapoint_options_set_batch_limits(o.get(), 5000, 65536, 20), TL_OK);
+    // No sink answers here: delivery is judged by the broker's acknowledgement.
+    ASSERT_EQ(tl_datapoint_options_set_delivery(o.get(), TL_DELIVERY_BROKER, 1000, 64, nullptr), TL_OK);
     const Datapoints dp = make_datapoints(client.get(), "dev-c", o.get());
     ASSERT_TRUE(dp);
     const int64_t t = 1700000000000;
@@ -374,6 +382,63 @@ TEST(CapiDatapoints, RecordFlushAndStatsThroughABroker) {
         EXPECT_TRUE(contains(all, part)) << part;
     }
     EXPECT_EQ(tl_client_unsubscribe(client.get(), sub), TL_OK);
+}
+
+TEST(CapiDatapoints, WithReceiptsABatchIsDeliveredWhenTheSinksReceiptArrives) {
+    twinlink::testing::Broker broker{twinlink::testing::Broker::Options{false}};
+    const Client client = connect_client(broker.uri());
+    ASSERT_TRUE(client);
+    const DatapointOptions o = make_datapoint_options();
+    ASSERT_EQ(tl_datapoint_options_set_batch_limits(o.get(), 5000, 65536, 20), TL_OK);
+    ASSERT_EQ(tl_datapoint_options_set_delivery(o.get(), TL_DELIVERY_RECEIPT, 60000, 8, "tl/{device}/receipts"), TL_OK)
+        << tl_last_error();
+    const Datapoints dp = make_datapoints(client.get(), "dev-r", o.get());
+    ASSERT_TRUE(dp);
+    for (int i = 0; i < 7; ++i) ASSERT_EQ(tl_datapoints_record_int64(dp.get(), "s", i, TL_NOW), TL_OK);
+    ASSERT_TRUE(eventually([&] { return stats_of(dp.get()).acked_points == 7; }));
+    EXPECT_EQ(tl_datapoints_flush(dp.get(), 300), TL_ETIMEOUT);  // the broker has it, no sink confirmed it
+    EXPECT_EQ(stats_of(dp.get()).confirmed_points, 0u);
+
+    // What a sink would send after storing it (docs/protocol.md, "Delivery receipts").
+    const char* receipt = R"({"device":"dev-r","stored":[[0,18446744073709551615]]})";
+    ASSERT_EQ(tl_client_publish_wait(client.get(), "tl/dev-r/receipts", receipt, strlen(receipt), 1, 0, 10000), TL_OK)
+        << tl_last_error();
+    ASSERT_EQ(tl_datapoints_flush(dp.get(), 20000), TL_OK) << tl_last_error();
+    const tl_datapoint_stats s = stats_of(dp.get());
+    EXPECT_EQ(s.confirmed_points, 7u);
+    EXPECT_EQ(s.confirmed_batches, s.batches);
+    EXPECT_EQ(s.backlog_points, 0u);
+    EXPECT_EQ(s.receipt_timeouts, 0u);
+}
+
+TEST_F(OfflineDatapoints, DeliveryOptionsAreCheckedAndOldStatsStructsStillWork) {
+    const DatapointOptions o = make_datapoint_options();
+    EXPECT_INVALID(tl_datapoint_options_set_delivery,
+                   tl_datapoint_options_set_delivery(nullptr, TL_DELIVERY_BROKER, 1, 1, nullptr), "options is NULL");
+    EXPECT_INVALID(tl_datapoint_options_set_delivery,
+                   tl_datapoint_options_set_delivery(o.get(), static_cast<tl_delivery_mode>(9), 1, 1, nullptr), "mode");
+    EXPECT_INVALID(tl_datapoint_options_set_delivery,
+                   tl_datapoint_options_set_delivery(o.get(), TL_DELIVERY_RECEIPT, 0, 1, nullptr), "receipt_timeout_ms");
+    EXPECT_INVALID(tl_datapoint_options_set_delivery,
+                   tl_datapoint_options_set_delivery(o.get(), TL_DELIVERY_RECEIPT, 1, 0, nullptr),
+                   "max_unconfirmed_batches");
+    EXPECT_INVALID(tl_datapoint_options_set_delivery,
+                   tl_datapoint_options_set_delivery(o.get(), TL_DELIVERY_RECEIPT, 1, 1, ""), "receipt_topic");
+    ASSERT_EQ(tl_datapoint_options_set_delivery(o.get(), TL_DELIVERY_RECEIPT, 1000, 4, "tl/{device}/#"), TL_OK);
+    tl_datapoints* out = nullptr;
+    EXPECT_INVALID(tl_datapoints_new, tl_datapoints_new(&out, client(), "dev", o.get()), "topic");
+
+    // A caller built against the first header knows the struct up to spooled_bytes.
+    const Datapoints dp = make_datapoints(client(), "dev", nullptr);
+    ASSERT_TRUE(dp);
+    tl_datapoint_stats s{};
+    std::memset(&s, 0xab, sizeof s);
+    s.struct_size = offsetof(tl_datapoint_stats, confirmed_batches);
+    EXPECT_EQ(tl_datapoints_get_stats(dp.get(), &s), TL_OK) << tl_last_error();
+    EXPECT_EQ(s.recorded, 0u);
+    EXPECT_EQ(s.confirmed_batches, 0xababababababababu) << "a field the caller does not know was written";
+    s.struct_size = offsetof(tl_datapoint_stats, spooled_bytes);
+    EXPECT_INVALID(tl_datapoints_get_stats, tl_datapoints_get_stats(dp.get(), &s), "struct_size");
 }
 
 }  // namespace
