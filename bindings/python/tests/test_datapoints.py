@@ -196,3 +196,74 @@ def test_backpressure_drop_newest_raises_queue_full(own_broker, device_id):
 
         wait_until(full, TIMEOUT, interval=0.01, what="QueueFull")
         assert dp.stats().rejected_points > 0
+
+
+def test_receipts_confirm_what_the_sink_stored(broker, cloud, device_id):
+    """With the default delivery ("receipt"), a batch counts as delivered when `twinlink serve`
+    says it is stored, and flush() waits for that."""
+    with twinlink.Device(device_id, broker=broker.uri, batch_linger=0.02) as dev:
+        dev.datapoints.record_many("r", list(range(300)))
+        dev.datapoints.flush(TIMEOUT)
+        stats = dev.datapoints.stats()
+        assert stats.confirmed_points == 300 and stats.acked_points == 300
+        assert stats.backlog_points == 0 and stats.receipt_timeouts == 0
+    lines = stored_points(cloud, device_id, "r")
+    assert lines is not None and len(lines) == 300
+
+
+def test_without_a_sink_receipts_never_come_and_broker_delivery_is_the_way(own_broker, device_id):
+    with twinlink.Device(device_id, broker=own_broker.uri, batch_linger=0.02, receipt_timeout=60) as dev:
+        dev.datapoints.record("x", 1.0)
+        with pytest.raises(twinlink.Timeout):
+            dev.datapoints.flush(0.5)
+        assert dev.datapoints.stats().acked_points == 1
+        assert dev.datapoints.stats().confirmed_points == 0
+    with twinlink.Device(device_id + "-b", broker=own_broker.uri, batch_linger=0.02, delivery="broker") as dev:
+        dev.datapoints.record("x", 1.0)
+        dev.datapoints.flush(TIMEOUT)
+        assert dev.datapoints.stats().acked_points == 1
+
+
+@pytest.mark.parametrize(
+    "options, error",
+    [
+        ({"delivery": "sometimes"}, twinlink.InvalidArgument),
+        ({"delivery": 3}, twinlink.InvalidArgument),
+        ({"receipt_timeout": 0}, twinlink.InvalidArgument),
+        ({"receipt_timeout": "soon"}, TypeError),
+        ({"max_unconfirmed_batches": 0}, twinlink.InvalidArgument),
+        ({"max_unconfirmed_batches": 1.5}, TypeError),
+    ],
+)
+def test_bad_delivery_options_are_refused(own_broker, device_id, options, error):
+    with pytest.raises(error):
+        with twinlink.Device(device_id, broker=own_broker.uri, **options) as dev:
+            dev.datapoints.record("x", 1.0)
+
+
+def test_flush_and_close_from_a_callback_do_not_wait_for_themselves(broker, cloud, device_id):
+    """Acknowledgements and receipts reach the pipeline without the callback thread, so a flush()
+    or a close() made inside a callback with points pending completes instead of timing out."""
+    outcome: "list[object]" = []
+    done = threading.Event()
+    dev = twinlink.Device(device_id, broker=broker.uri, batch_linger=0.02)
+    dev.datapoints.record_many("cb", list(range(1000)))
+
+    def on_message(message):
+        started = time.monotonic()
+        try:
+            dev.datapoints.flush(10.0)
+            dev.close()
+            outcome.append(time.monotonic() - started)
+        except BaseException as e:  # reported to the test, not swallowed
+            outcome.append(e)
+        finally:
+            done.set()
+
+    dev.client.subscribe(f"test/{device_id}/go", on_message)
+    dev.client.publish(f"test/{device_id}/go", b"now")
+    assert done.wait(30), "the callback never finished"
+    assert isinstance(outcome[0], float), outcome[0]
+    assert outcome[0] < 5.0
+    lines = stored_points(cloud, device_id, "cb")
+    assert lines is not None and len(lines) == 1000

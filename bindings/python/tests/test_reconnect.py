@@ -16,7 +16,7 @@ def test_reconnect_after_broker_restart(own_broker, device_id):
     received: "queue.Queue[twinlink.Message]" = queue.Queue()
     with twinlink.Device(
         device_id, broker=own_broker.uri, reconnect_backoff=(0.05, 0.3), on_connection=events.put,
-        batch_linger=0.02,
+        batch_linger=0.02, delivery="broker",  # no sink on this broker sends receipts
     ) as dev:
         dev.client.subscribe(f"test/{device_id}/#", received.put)
         assert dev.stats().client.connects == 1

@@ -37,6 +37,9 @@ py::dict datapoint_stats(const tl_datapoints* datapoints) {
     d["backlog_points"] = s.backlog_points;
     d["backlog_bytes"] = s.backlog_bytes;
     d["spooled_bytes"] = s.spooled_bytes;
+    d["confirmed_batches"] = s.confirmed_batches;
+    d["confirmed_points"] = s.confirmed_points;
+    d["receipt_timeouts"] = s.receipt_timeouts;
     return d;
 }
 

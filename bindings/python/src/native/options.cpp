@@ -146,6 +146,11 @@ void bind_options(py::module_& m) {
                                                         block_timeout_ms));
             o.record_may_block = policy == TL_BACKPRESSURE_BLOCK;
         })
+        .def("set_delivery", [](DatapointOptions& o, int mode, uint32_t receipt_timeout_ms,
+                                uint32_t max_unconfirmed_batches) {
+            check(tl_datapoint_options_set_delivery(o.get(), static_cast<tl_delivery_mode>(mode), receipt_timeout_ms,
+                                                    max_unconfirmed_batches, nullptr));
+        })
         .def("set_sending", [](DatapointOptions& o, uint32_t max_inflight_batches, double max_batches_per_second) {
             check(tl_datapoint_options_set_sending(o.get(), max_inflight_batches, max_batches_per_second));
         })

@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Type
 from . import _native
 from ._errors import InvalidArgument
 from ._log import LogLevel, emit, native_level
-from ._types import Backpressure, ConnectionEvent, DropEvent, Encoding, Fsync, Overflow, Profile
+from ._types import Backpressure, ConnectionEvent, Delivery, DropEvent, Encoding, Fsync, Overflow, Profile
 
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -72,6 +72,9 @@ class DatapointOptions(TypedDict, total=False):
     backpressure_timeout: float  #: seconds record() may wait under "block", default 1
     max_inflight_batches: int  #: default 16
     max_batches_per_second: float  #: default 0 (no limit)
+    delivery: Union[Delivery, str]  #: "receipt" (default: freed when the sink confirms it) or "broker"
+    receipt_timeout: float  #: seconds before a batch without a receipt is sent again, default 10
+    max_unconfirmed_batches: int  #: batches sent and not yet confirmed, default 64
     on_drop: Callable[[DropEvent], Any]  #: called when points are discarded
 
 
@@ -90,6 +93,7 @@ _DEFAULTS = {
     "backlog": (16 * 1024 * 1024, 1000000),
     "backpressure": ("drop_oldest", 1.0),
     "sending": (16, 0.0),
+    "delivery": ("receipt", 10.0, 64),
 }
 
 
@@ -309,6 +313,13 @@ def datapoint_options(taken: _Taken) -> "_native.DatapointOptions":
         if isinstance(rate, bool) or not isinstance(rate, (int, float)):
             raise TypeError(f"max_batches_per_second must be a number, not {type(rate).__name__}")
         o.set_sending(_count(inflight, "max_inflight_batches"), float(rate))
+    if taken.any("delivery", "receipt_timeout", "max_unconfirmed_batches"):
+        mode, timeout, window = _DEFAULTS["delivery"]
+        o.set_delivery(
+            Delivery.parse(taken.get("delivery", mode), "delivery"),
+            milliseconds(taken.get("receipt_timeout", timeout), "receipt_timeout"),
+            _count(taken.get("max_unconfirmed_batches", window), "max_unconfirmed_batches"),
+        )
     if (on_drop := taken.get("on_drop")) is not None:
         if not callable(on_drop):
             raise TypeError("on_drop must be callable")

@@ -74,6 +74,13 @@ class Backpressure(_Choice):
     BLOCK = 2  #: record() waits up to backpressure_timeout, then raises Timeout
 
 
+class Delivery(_Choice):
+    """When a datapoint batch counts as delivered and leaves the device (docs/reliability.md)."""
+
+    BROKER = 0  #: at the broker's acknowledgement: for sinks that send no receipts
+    RECEIPT = 1  #: when the sink's receipt confirms it is stored (twinlink serve sends them)
+
+
 class Fsync(_Choice):
     """When the datapoint spool calls fsync (docs/reliability.md)."""
 
@@ -182,17 +189,20 @@ class DatapointStats(_Counters):
     batched: int  #: points in closed batches
     batches: int
     sent: int  #: batch publishes started (resends included)
-    acked_batches: int
+    acked_batches: int  #: acknowledged by the broker, each batch counted once
     acked_points: int
     dropped_points: int
     dropped_batches: int
     rejected_points: int
     recovered_batches: int  #: found unacknowledged in the spool at start
     pending_points: int  #: recorded, not yet in a closed batch
-    backlog_batches: int  #: closed, not yet acknowledged
+    backlog_batches: int  #: closed, not yet delivered
     backlog_points: int
     backlog_bytes: int
     spooled_bytes: int
+    confirmed_batches: int  #: confirmed stored by the sink's receipts (delivery "receipt")
+    confirmed_points: int
+    receipt_timeouts: int  #: batches sent again because no receipt came in time
 
 
 @dataclass(frozen=True)
