@@ -64,6 +64,8 @@ Result run_twinlink_cpp(const std::string& broker, Encoding encoding, std::size_
     o.backpressure = BackpressurePolicy::Block;
     o.block_timeout = milliseconds(60000);
     o.max_inflight_batches = 32;
+    // Judged at the broker, like the baseline: no sink runs here to send receipts.
+    o.delivery = twinlink::DeliveryMode::Broker;
     Datapoints dp(client, o);
     Stopwatch watch;
     for (std::size_t i = 0; i < points; ++i) dp.record(kSeriesNames[i % kSeries], value_of(i));
@@ -97,6 +99,7 @@ Result run_twinlink_capi(const std::string& broker, Encoding encoding, std::size
     check(tl_datapoint_options_set_backlog(dopts, 256u * 1024u * 1024u, 1000000));
     check(tl_datapoint_options_set_backpressure(dopts, TL_BACKPRESSURE_BLOCK, 60000));
     check(tl_datapoint_options_set_sending(dopts, 32, 0));
+    check(tl_datapoint_options_set_delivery(dopts, TL_DELIVERY_BROKER, 10000, 64, nullptr));
     check(tl_datapoints_new(&dp, client, "bench-device", dopts));
     tl_datapoint_options_free(dopts);
     Stopwatch watch;
