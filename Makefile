@@ -8,7 +8,9 @@
 #   make demo            build, then scripts/demo
 #   make test-python     the Python binding into .venv, then its pytest suite
 #   make wheel           a Python wheel carrying libtwinlink and Paho (auditwheel), checked in a fresh venv
-#   make bench           build, then scripts/bench and the Python benchmark
+#   make test-node       the Node binding (addon against build/'s libtwinlink), then its node --test suite
+#   make node-pack       the npm tarball with a prebuilt linux-x64 addon, installed and checked in temporary projects
+#   make bench           build, then scripts/bench and the Python and Node benchmarks
 #   make clean           remove the build directories
 
 SHELL := /bin/bash
@@ -38,7 +40,13 @@ PYTHON_BUILD := CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(PYTHON) -m pip
 WHEEL_DIR := build/python/dist
 WHEELHOUSE := build/python/wheelhouse
 
-.PHONY: all bootstrap build test $(TEST_SUITES) test-sanitize test-valgrind demo bench clean python wheel
+.PHONY: all bootstrap build test $(TEST_SUITES) test-sanitize test-valgrind demo bench clean python wheel \
+  node test-node node-pack bench-node
+
+# The Node binding: npm packages from scripts/bootstrap node, and the addon compiled in
+# bindings/node/build/ against the libtwinlink of build/ (so it is not compiled twice).
+NODE_DIR := bindings/node
+NODE_ENV := TWINLINK_BUILD_DIR=$(CURDIR)/$(BUILD_DIR) TWINLINK_CLI=$(CURDIR)/$(BUILD_DIR)/tools/twinlink/twinlink
 
 all: build
 
@@ -74,6 +82,25 @@ wheel: bootstrap
 	PATH="$(CURDIR)/.venv/bin:$$PATH" $(PYTHON) -m auditwheel repair -w $(WHEELHOUSE) $(WHEEL_DIR)/twinlink-*.whl
 	bindings/python/packaging/check_wheel $(WHEELHOUSE)/twinlink-*.whl
 
+# The addon and its package, as `npm install ./bindings/node` builds them (with build/'s libtwinlink).
+node: build
+	@scripts/bootstrap node
+	cd $(NODE_DIR) && $(NODE_ENV) node scripts/install.js --build
+
+# Its tests use the C++ build's `twinlink serve`, hence `build`.
+test-node: build node
+	cd $(NODE_DIR) && $(NODE_ENV) npm test
+
+# The npm tarball (build/node/twinlink-<version>.tgz) with the prebuilt addon, libtwinlink and Paho
+# beside it, then installed in temporary projects: from the prebuild, and compiled from its sources.
+node-pack: build
+	@scripts/bootstrap node
+	$(NODE_DIR)/scripts/prebuild $(CURDIR)/$(BUILD_DIR) $(CURDIR)/build/node
+	$(NODE_DIR)/scripts/check-pack $(CURDIR)/build/node/twinlink-*.tgz
+
+bench-node: build node
+	cd $(NODE_DIR) && $(NODE_ENV) node bench/bench.js
+
 test-sanitize: bootstrap
 	@$(call configure,$(ASAN_BUILD_DIR),-DTWINLINK_SANITIZE=ON)
 	cmake --build $(ASAN_BUILD_DIR) -j$(JOBS)
@@ -92,10 +119,11 @@ test-valgrind: build
 demo: build
 	scripts/demo
 
-bench: build python
+bench: build python node
 	@if [ -x scripts/bench ]; then scripts/bench; else echo "No benchmark exists yet."; fi
 	@scripts/bootstrap python_bench
 	$(PYTHON) bindings/python/bench/bench.py
+	cd $(NODE_DIR) && $(NODE_ENV) node bench/bench.js
 
 # Needs nothing installed, so no bootstrap.
 clean:

@@ -28,8 +28,9 @@ function load() {
   const error = new Error(
     `twinlink: the native addon could not be loaded for ${process.platform}-${process.arch}.\n` +
       `${failures.join('\n')}\n` +
-      'Reinstall the package (npm rebuild twinlink) on a machine with a C++ compiler, CMake and the ' +
-      'Paho MQTT C/C++ development packages, or see docs/node.md.',
+      'Compile it with `npm rebuild twinlink` (npm versions that hold install scripts back first need ' +
+      '`npm install-scripts approve twinlink`) on a machine with a C++17 compiler, CMake, the Node headers ' +
+      'and the Paho MQTT C/C++ development packages; docs/node.md has the details.',
   );
   error.code = 'ERR_TWINLINK_ADDON';
   throw error;

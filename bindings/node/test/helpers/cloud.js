@@ -137,13 +137,15 @@ function makeTlsFiles(dir) {
  * (mtlsUri). stop() and start() keep the ports, so clients reconnect.
  */
 class Broker {
-  constructor({ tls = null, dir = tempDir('broker') } = {}) {
+  /** `wrapper`: a command that runs mosquitto, e.g. ['taskset', '-c', '0'] to pin it to a core. */
+  constructor({ tls = null, dir = tempDir('broker'), wrapper = [] } = {}) {
     if (!fs.existsSync(MOSQUITTO)) throw new Error(`${MOSQUITTO} not found (scripts/bootstrap installs mosquitto)`);
     this.tls = tls;
     this.dir = dir;
     this.log = path.join(dir, 'mosquitto.log');
     this.ports = [];
     this.process = null;
+    this.wrapper = wrapper;
   }
 
   get port() {
@@ -214,7 +216,8 @@ class Broker {
     const config = path.join(this.dir, 'mosquitto.conf');
     fs.writeFileSync(config, this.#config());
     const offset = fs.existsSync(this.log) ? fs.statSync(this.log).size : 0;
-    this.process = spawn(MOSQUITTO, ['-c', config], { stdio: 'ignore' });
+    const [command, ...args] = [...this.wrapper, MOSQUITTO, '-c', config];
+    this.process = spawn(command, args, { stdio: 'ignore' });
     const logText = () => (fs.existsSync(this.log) ? fs.readFileSync(this.log, 'utf8').slice(offset) : '');
     const deadline = Date.now() + READY_TIMEOUT;
     while (Date.now() < deadline) {
