@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "boundary.hpp"
+#include "completion.hpp"
 #include "handles.hpp"
 #include "handles.hpp"
 #include "twinlink/client.hpp"
@@ -414,6 +415,28 @@ const char* tl_client_id(const tl_client* client) {
     const char* id = nullptr;
     if (client != nullptr) guard(__func__, [&] { id = client->core.client_id().c_str(); });
     return id;
+}
+
+
+tl_status tl_client_connect_start(tl_client* client, uint32_t timeout_ms, tl_completion_cb callback, void* user_data,
+                                  tl_destroy_cb destroy, uint64_t* out_operation) {
+    return guard(__func__, [&] {
+        if (out_operation) *out_operation = 0;
+        auto data = own_user_data(user_data, destroy);
+        auto& c = deref(client, "client");
+        auto done = completion(callback, data);
+        data.reset();  // owned by `done` from here on
+        const auto id = c.core.connect_async(std::chrono::milliseconds(timeout_ms), std::move(done));
+        if (out_operation) *out_operation = id;
+    });
+}
+
+tl_status tl_client_cancel(tl_client* client, uint64_t operation) {
+    return guard(__func__, [&] {
+        if (!deref(client, "client").core.cancel_operation(operation))
+            throw twinlink::Error(twinlink::Status::WrongState,
+                                  "operation " + std::to_string(operation) + " has already ended or is unknown");
+    });
 }
 
 }  // extern "C"

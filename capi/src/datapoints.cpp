@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "boundary.hpp"
+#include "completion.hpp"
 #include "handles.hpp"
 #include "twinlink/datapoints.hpp"
 
@@ -246,6 +247,27 @@ tl_status tl_datapoints_get_stats(const tl_datapoints* dp, tl_datapoint_stats* o
         o.confirmed_batches = s.confirmed_batches;
         o.confirmed_points = s.confirmed_points;
         o.receipt_timeouts = s.receipt_timeouts;
+    });
+}
+
+tl_status tl_datapoints_flush_start(tl_datapoints* datapoints, uint32_t timeout_ms, tl_completion_cb callback,
+                                    void* user_data, tl_destroy_cb destroy, uint64_t* out_operation) {
+    return guard(__func__, [&] {
+        if (out_operation) *out_operation = 0;
+        auto data = own_user_data(user_data, destroy);
+        auto& d = deref(datapoints, "datapoints");
+        auto done = completion(callback, data);
+        data.reset();
+        const auto id = d.core.flush_start(milliseconds(timeout_ms), std::move(done));
+        if (out_operation) *out_operation = id;
+    });
+}
+
+tl_status tl_datapoints_cancel(tl_datapoints* datapoints, uint64_t operation) {
+    return guard(__func__, [&] {
+        if (!deref(datapoints, "datapoints").core.cancel_operation(operation))
+            throw twinlink::Error(twinlink::Status::WrongState,
+                                  "operation " + std::to_string(operation) + " has already ended or is unknown");
     });
 }
 

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "boundary.hpp"
+#include "completion.hpp"
 #include "handles.hpp"
 #include "output.hpp"
 #include "twinlink/shadow.hpp"
@@ -70,6 +71,43 @@ ShadowUpdate parse_update(const char* text) {
     auto parsed = parse_update_request(text);
     if (!parsed) invalid("request_json: " + parsed.error().message);
     return std::move(parsed).request();
+}
+
+// The get/accepted payload in the form tl_shadow_get() gives.
+std::string get_document_text(const std::string& payload) {
+    const auto doc = nlohmann::json::parse(payload, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) return payload;
+    const auto state = doc.value("state", nlohmann::json::object());
+    const auto section = [&](const char* name) {
+        const auto it = state.find(name);
+        return it != state.end() && it->is_object() ? *it : nlohmann::json::object();
+    };
+    ShadowState s;
+    s.desired = section("desired");
+    s.reported = section("reported");
+    s.delta = section("delta");
+    s.version = doc.value("version", std::uint64_t{0});
+    s.timestamp = doc.value("timestamp", std::int64_t{0});
+    s.exists = doc.contains("state");
+    return document_text(s);
+}
+
+// tl_shadow_report_start / tl_shadow_desire_start.
+tl_status start_update(const char* function, tl_shadow* shadow, const char* json_text, const char* name,
+                       bool desired, uint32_t timeout_ms, tl_completion_cb callback, void* user_data,
+                       tl_destroy_cb destroy, uint64_t* out_operation) {
+    return guard(function, [&] {
+        if (out_operation) *out_operation = 0;
+        auto data = own_user_data(user_data, destroy);
+        auto& s = deref(shadow, "shadow");
+        auto done = completion(callback, data);
+        data.reset();
+        const auto patch = parse_object(json_text, name);
+        const auto timeout = std::chrono::milliseconds(timeout_ms);
+        const auto id = desired ? s.core.desire_start(patch, timeout, std::move(done))
+                                : s.core.report_start(patch, timeout, std::move(done));
+        if (out_operation) *out_operation = id;
+    });
 }
 
 }  // namespace
@@ -221,6 +259,41 @@ tl_status tl_shadow_on_change(tl_shadow* shadow, tl_shadow_change_cb callback, v
 
 tl_status tl_shadow_remove_handler(tl_shadow* shadow, uint64_t handler_id) {
     return guard(__func__, [&] { deref(shadow, "shadow").core.remove_handler(handler_id); });
+}
+
+tl_status tl_shadow_report_start(tl_shadow* shadow, const char* reported_json, uint32_t timeout_ms,
+                                 tl_completion_cb callback, void* user_data, tl_destroy_cb destroy,
+                                 uint64_t* out_operation) {
+    return start_update(__func__, shadow, reported_json, "reported_json", false, timeout_ms, callback, user_data,
+                        destroy, out_operation);
+}
+
+tl_status tl_shadow_desire_start(tl_shadow* shadow, const char* desired_json, uint32_t timeout_ms,
+                                 tl_completion_cb callback, void* user_data, tl_destroy_cb destroy,
+                                 uint64_t* out_operation) {
+    return start_update(__func__, shadow, desired_json, "desired_json", true, timeout_ms, callback, user_data,
+                        destroy, out_operation);
+}
+
+tl_status tl_shadow_get_start(tl_shadow* shadow, uint32_t timeout_ms, tl_completion_cb callback, void* user_data,
+                              tl_destroy_cb destroy, uint64_t* out_operation) {
+    return guard(__func__, [&] {
+        if (out_operation) *out_operation = 0;
+        auto data = own_user_data(user_data, destroy);
+        auto& s = deref(shadow, "shadow");
+        auto done = completion(callback, data, get_document_text);
+        data.reset();
+        const auto id = s.core.get_start(milliseconds(timeout_ms), std::move(done));
+        if (out_operation) *out_operation = id;
+    });
+}
+
+tl_status tl_shadow_cancel(tl_shadow* shadow, uint64_t operation) {
+    return guard(__func__, [&] {
+        if (!deref(shadow, "shadow").core.cancel_operation(operation))
+            throw twinlink::Error(twinlink::Status::WrongState,
+                                  "operation " + std::to_string(operation) + " has already ended or is unknown");
+    });
 }
 
 }  // extern "C"

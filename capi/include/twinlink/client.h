@@ -220,6 +220,23 @@ TL_API tl_status tl_client_start(tl_client *client);
  * keeps trying in the background until tl_client_disconnect(). */
 TL_API tl_status tl_client_connect(tl_client *client, uint32_t timeout_ms);
 
+/* As tl_client_connect() without blocking (see "Asynchronous operations" in common.h):
+ * tl_client_start(), then `callback` gets TL_OK once connected (at once, through the dispatcher,
+ * when already connected), TL_ETLS or TL_EAUTH for a failure that retrying will not fix,
+ * TL_ETIMEOUT after timeout_ms, or TL_ECANCELED (tl_client_cancel(), tl_client_disconnect(),
+ * tl_client_free()). The client keeps trying after an error until tl_client_disconnect().
+ * Any thread; never blocks. Errors: TL_EINVAL (NULL client or callback), TL_ECANCELED (the client
+ * is being freed). */
+TL_API tl_status tl_client_connect_start(tl_client *client, uint32_t timeout_ms, tl_completion_cb callback,
+                                         void *user_data, tl_destroy_cb destroy, uint64_t *out_operation);
+
+/* Ends the asynchronous operation `operation` (started by any tl_*_start() function on this
+ * client, or on a shadow or datapoint pipeline made from it): its callback gets TL_ECANCELED
+ * promptly, on the dispatcher thread. What was already sent is not recalled (a canceled report
+ * stays queued and is still sent). Any thread; never blocks. Errors: TL_EINVAL, TL_ESTATE (the
+ * operation has already ended, or is unknown). */
+TL_API tl_status tl_client_cancel(tl_client *client, uint64_t operation);
+
 /* Waits up to timeout_ms for queued and in-flight messages to be acknowledged, publishes the
  * offline presence, disconnects and stops reconnecting. Messages not yet sent stay queued for
  * the next connect. Blocks for at most timeout_ms + ~1 s; returns within ~100 ms when not

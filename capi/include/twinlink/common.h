@@ -85,6 +85,30 @@ typedef void (*tl_log_cb)(tl_log_level level, const char *message, void *user_da
  * thread that frees the handle, after the last call of the callback it came with. */
 typedef void (*tl_destroy_cb)(void *user_data);
 
+/*
+ * Asynchronous operations. A function named tl_<module>_<verb>_start() begins an operation that a
+ * blocking tl_<module>_<verb>() would wait for, returns at once, and reports how it ended through
+ * a tl_completion_cb; no thread waits meanwhile. Its operation id (written to `*out_operation`,
+ * which may be NULL) ends it early with tl_<module>_cancel().
+ *
+ * The callback is called exactly once per start function that returned TL_OK, and never inside
+ * that call: on the client's dispatcher thread (the rules of message callbacks apply: it may call
+ * any twinlink function), with TL_OK, the operation's error, TL_ETIMEOUT when its timeout passed,
+ * or TL_ECANCELED when it was canceled or its handle (or client) freed. The `destroy` given with
+ * it runs exactly once, after the callback; when the start function fails, the callback is not
+ * called and `destroy` runs before it returns.
+ */
+typedef struct tl_completion {
+    size_t struct_size;    /* sizeof(tl_completion) of the library that made it */
+    uint64_t operation;    /* the id the start function returned */
+    tl_status status;      /* TL_OK or why the operation failed */
+    const char *message;   /* why, for an error; "" on success. Borrowed for the call. */
+    const char *document;  /* the JSON answer of a shadow operation (see its start function), or
+                              NULL. Borrowed for the call. */
+} tl_completion;
+
+typedef void (*tl_completion_cb)(const tl_completion *completion, void *user_data);
+
 /* Frees a string or buffer that twinlink returned through a `char **out` parameter. NULL is a
  * no-op. Any thread. */
 TL_API void tl_free(void *pointer);

@@ -161,6 +161,16 @@ TL_API tl_status tl_datapoints_record_many_int64(tl_datapoints *datapoints, cons
  * Errors: TL_EINVAL, TL_ETIMEOUT. */
 TL_API tl_status tl_datapoints_flush(tl_datapoints *datapoints, uint32_t timeout_ms);
 
+/* As tl_datapoints_flush() without blocking (see "Asynchronous operations" in common.h):
+ * `callback` gets TL_OK when every point recorded before the call is delivered, TL_ETIMEOUT, or
+ * TL_ECANCELED (tl_datapoints_cancel(), tl_datapoints_free(), the client freed). The batcher
+ * thread triggers it as deliveries arrive. Any thread; never blocks. Errors: TL_EINVAL. */
+TL_API tl_status tl_datapoints_flush_start(tl_datapoints *datapoints, uint32_t timeout_ms,
+                                           tl_completion_cb callback, void *user_data, tl_destroy_cb destroy,
+                                           uint64_t *out_operation);
+/* As tl_client_cancel(), for an operation started on this pipeline (or any on its client). */
+TL_API tl_status tl_datapoints_cancel(tl_datapoints *datapoints, uint64_t operation);
+
 /* Copies the counters (out->struct_size must be set). Never blocks. Errors: TL_EINVAL. */
 TL_API tl_status tl_datapoints_get_stats(const tl_datapoints *datapoints, tl_datapoint_stats *out);
 

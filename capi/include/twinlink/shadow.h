@@ -80,6 +80,28 @@ TL_API tl_status tl_shadow_desire(tl_shadow *shadow, const char *desired_json, u
                                   char **out_accepted);
 TL_API tl_status tl_shadow_desire_async(tl_shadow *shadow, const char *desired_json);
 
+/* As tl_shadow_report() without blocking (see "Asynchronous operations" in common.h): queues the
+ * report at once, and `callback` gets TL_OK with the update/accepted payload as its document,
+ * TL_EREJECTED/TL_ECONFLICT with the rejection as its document, TL_ETIMEOUT (the report stays
+ * queued and is still sent), or TL_ECANCELED (tl_shadow_cancel(), tl_shadow_free(), the client
+ * freed). Any thread; never blocks. Errors: TL_EINVAL (not a JSON object, too deep, keys too
+ * long; NULL callback). */
+TL_API tl_status tl_shadow_report_start(tl_shadow *shadow, const char *reported_json, uint32_t timeout_ms,
+                                        tl_completion_cb callback, void *user_data, tl_destroy_cb destroy,
+                                        uint64_t *out_operation);
+/* As tl_shadow_report_start(), for the desired section. */
+TL_API tl_status tl_shadow_desire_start(tl_shadow *shadow, const char *desired_json, uint32_t timeout_ms,
+                                        tl_completion_cb callback, void *user_data, tl_destroy_cb destroy,
+                                        uint64_t *out_operation);
+/* As tl_shadow_get() without blocking: `callback` gets TL_OK with the document in the form of
+ * tl_shadow_get() (the local copy is updated first), TL_ENOTFOUND, TL_ENOTCONN (also when the
+ * connection is lost before the answer), TL_ETIMEOUT or TL_ECANCELED. Any thread; never blocks.
+ * Errors: TL_EINVAL. */
+TL_API tl_status tl_shadow_get_start(tl_shadow *shadow, uint32_t timeout_ms, tl_completion_cb callback,
+                                     void *user_data, tl_destroy_cb destroy, uint64_t *out_operation);
+/* As tl_client_cancel(), for an operation started on this shadow (or any on its client). */
+TL_API tl_status tl_shadow_cancel(tl_shadow *shadow, uint64_t operation);
+
 /* Sends a full update request as given, e.g. {"state":{"desired":{"a":1}},"version":7}, and
  * blocks for the answer. Needs a connection. Errors: TL_EINVAL, TL_ENOTCONN, TL_ECONFLICT (stale
  * version), TL_EREJECTED, TL_ETIMEOUT. */

@@ -152,6 +152,19 @@ enum class Delivery : int {
 /// destructor), under the rules of Delivery::Direct.
 using PublishCallback = std::function<void(std::uint64_t message_id, Status status)>;
 
+/// How an asynchronous operation (connect_async(), Shadow::report_start(), Shadow::get_start(),
+/// Datapoints::flush_start()) ended.
+struct OperationResult {
+    Status status = Status::Ok;  ///< Ok, or Timeout, Canceled, or the operation's own error
+    std::string message;         ///< empty on success
+    std::string document;        ///< the JSON answer of a shadow operation; empty otherwise
+};
+/// Called exactly once per asynchronous operation, on the client's dispatcher thread: when the
+/// event that finishes it arrives, when its timeout passes (Status::Timeout), or when it is
+/// canceled or its client, shadow or pipeline is destroyed (Status::Canceled). Never in the call
+/// that started it. `id` is the operation id the start call returned.
+using OperationCallback = std::function<void(std::uint64_t id, const OperationResult& result)>;
+
 class Client {
 public:
     /// Validates the options (throws Error(InvalidArgument) naming the bad one). Does not connect.
@@ -174,6 +187,29 @@ public:
     /// (TlsError, NotAuthorized). In both cases the client keeps trying in the background until
     /// disconnect().
     void connect(std::chrono::milliseconds timeout);
+
+    /// start(), and completes `done` when connected (Status::Ok), when an attempt fails for a
+    /// reason that retrying will not fix, when `timeout` passes, or with Canceled on
+    /// disconnect(), cancel_operation() or destruction. Returns the operation id at once and
+    /// holds no thread while waiting. As with connect(), the client keeps trying after a failure.
+    std::uint64_t connect_async(std::chrono::milliseconds timeout, OperationCallback done);
+
+    /// Ends the asynchronous operation `id` (of this client or of a module built on it) with
+    /// Status::Canceled, which its callback receives promptly on the dispatcher thread. What was
+    /// already handed to the network is not recalled (a queued shadow report is still sent).
+    /// Returns false when the operation had already ended.
+    bool cancel_operation(std::uint64_t id);
+
+    /// For modules built on the client: registers an asynchronous operation that ends with
+    /// finish_operation(), its timeout (Status::Timeout with `timeout_message`), a cancel, or
+    /// the client's destruction. `abandon(id)` runs (on the canceling or timer thread, with no
+    /// lock of the client held) when it ends other than by finish_operation(). Error(Canceled)
+    /// once the client is shutting down.
+    std::uint64_t begin_operation(std::chrono::milliseconds timeout, std::string timeout_message,
+                                  OperationCallback done, std::function<void(std::uint64_t)> abandon = {});
+    /// Completes operation `id` with `result` (its callback is posted to the dispatcher); false
+    /// when it had already ended. Any thread, Paho's included.
+    bool finish_operation(std::uint64_t id, OperationResult result);
 
     /// Waits up to `timeout` for queued and in-flight messages to be acknowledged, publishes the
     /// offline presence, disconnects and stops the connection thread. Messages still queued stay

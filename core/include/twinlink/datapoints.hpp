@@ -168,6 +168,13 @@ public:
     /// call from several threads, and from the client's callbacks: deliveries reach the pipeline
     /// without the dispatcher thread.
     void flush(std::chrono::milliseconds timeout);
+    /// As flush(), without a waiting thread: returns an operation id at once and completes `done`
+    /// on the client's dispatcher thread, exactly once: Ok when every point recorded before the
+    /// call is acknowledged, Timeout, or Canceled (Client::cancel_operation(), or the pipeline
+    /// destroyed). The batcher thread triggers it as acknowledgements arrive.
+    std::uint64_t flush_start(std::chrono::milliseconds timeout, OperationCallback done);
+    /// Client::cancel_operation() of the client this pipeline is on.
+    bool cancel_operation(std::uint64_t id);
 
     DatapointStats stats() const;
 

@@ -114,6 +114,24 @@ public:
     nlohmann::json desire(const nlohmann::json& desired, std::chrono::milliseconds timeout);
     void desire_async(const nlohmann::json& desired);
 
+    /// As report(), without a waiting thread: returns an operation id at once and completes
+    /// `done` (on the dispatcher thread, exactly once) with the update/accepted payload in
+    /// OperationResult::document, the rejection (status Conflict/NotFound/Rejected, the response
+    /// in document), Timeout (the report stays queued and is still sent), or Canceled
+    /// (Client::cancel_operation(), or the Shadow destroyed). Error(InvalidArgument) for a bad
+    /// document, thrown before anything is registered.
+    std::uint64_t report_start(const nlohmann::json& reported, std::chrono::milliseconds timeout,
+                               OperationCallback done);
+    /// As report_start(), for the desired section.
+    std::uint64_t desire_start(const nlohmann::json& desired, std::chrono::milliseconds timeout,
+                               OperationCallback done);
+    /// As get(), without a waiting thread: `done` receives the get/accepted document (the local
+    /// copy is updated first), NotFound, NotConnected (also when the connection is lost before
+    /// the answer), Timeout or Canceled.
+    std::uint64_t get_start(std::chrono::milliseconds timeout, OperationCallback done);
+    /// Client::cancel_operation() of the client this shadow is on.
+    bool cancel_operation(std::uint64_t id);
+
     /// Sends `update` as it is (with its version, if any) and waits for the answer. Needs a
     /// connection (Error(NotConnected)). A stale version throws ShadowRequestError with Conflict.
     nlohmann::json update(const ShadowUpdate& update, std::chrono::milliseconds timeout);

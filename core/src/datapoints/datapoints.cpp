@@ -173,6 +173,38 @@ public:
                                              " ms");
     }
 
+    Client& client() { return client_; }
+
+    // As flush(), completed by the batcher thread when the batches are acknowledged.
+    std::uint64_t flush_start(milliseconds timeout, OperationCallback done) {
+        std::weak_ptr<Impl> weak = weak_from_this();
+        const std::uint64_t op = client_.begin_operation(
+            timeout, "flush: points not acknowledged within " + std::to_string(timeout.count()) + " ms",
+            std::move(done), [weak](std::uint64_t id) {
+                if (auto self = weak.lock()) {
+                    std::lock_guard<std::mutex> lock(self->mu_);
+                    for (auto it = self->flush_ops_.begin(); it != self->flush_ops_.end(); ++it)
+                        if (it->second == id) {
+                            self->flush_ops_.erase(it);
+                            break;
+                        }
+                }
+            });
+        bool stopped;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            stopped = stop_;
+            if (!stopped) {
+                flush_ops_.emplace(++flush_requested_, op);
+                poke_ = true;
+                wake_.notify_one();
+            }
+        }
+        if (stopped)
+            client_.finish_operation(op, OperationResult{Status::Canceled, "flush: the datapoint pipeline is shutting down", ""});
+        return op;
+    }
+
     DatapointStats stats() const {
         std::lock_guard<std::mutex> lock(mu_);
         DatapointStats s = stats_;
@@ -371,6 +403,7 @@ private:
             }
             publish_summary();
             progress_.notify_all();
+            finish_flush_ops_locked(stopping);
             if (stopping) break;
         }
         finish_at_stop();
@@ -510,6 +543,23 @@ private:
         backlog_full_ = !held_.empty();
     }
 
+    // Completes the flush_start() operations whose batches are all acknowledged. Under mu_;
+    // finish_operation() only posts to the dispatcher.
+    void finish_flush_ops_locked(bool stopping) {
+        const bool acked = !oldest_unacked_ || *oldest_unacked_ >= flush_target_;
+        for (auto it = flush_ops_.begin(); it != flush_ops_.end();) {
+            if (stopping) {
+                client_.finish_operation(it->second, OperationResult{Status::Canceled, "flush: the datapoint pipeline is shutting down", ""});
+            } else if (flush_handled_ >= it->first && acked) {
+                client_.finish_operation(it->second, OperationResult{});
+            } else {
+                ++it;
+                continue;
+            }
+            it = flush_ops_.erase(it);
+        }
+    }
+
     void finish_at_stop() {
         std::uint64_t lost = 0;
         for (const auto& b : held_) lost += b.points;  // never admitted: not on disk either
@@ -541,6 +591,7 @@ private:
     std::uint64_t flush_requested_ = 0;
     std::uint64_t flush_handled_ = 0;
     std::uint64_t flush_target_ = 0;  // batches below this seq were closed when a flush was handled
+    std::multimap<std::uint64_t, std::uint64_t> flush_ops_;  // flush_start() operations by generation
     std::optional<std::uint64_t> oldest_unacked_;
     std::uint64_t open_points_ = 0;
     std::vector<std::pair<std::uint64_t, Status>> acks_;
@@ -657,6 +708,10 @@ void Datapoints::record_many(std::string_view name, const std::int64_t* values, 
 }
 
 void Datapoints::flush(milliseconds timeout) { impl_->flush(timeout); }
+bool Datapoints::cancel_operation(std::uint64_t id) { return impl_->client().cancel_operation(id); }
+std::uint64_t Datapoints::flush_start(milliseconds timeout, OperationCallback done) {
+    return impl_->flush_start(timeout, std::move(done));
+}
 DatapointStats Datapoints::stats() const { return impl_->stats(); }
 
 }  // namespace twinlink

@@ -2,6 +2,7 @@
 // The connection thread is in connection_loop.cpp.
 #include "mqtt/client_impl.hpp"
 
+#include <algorithm>
 #include <random>
 #include <thread>
 
@@ -128,6 +129,7 @@ void Client::Impl::shutdown() {
     }
     handlers.clear();
     for (auto& m : pending) complete(m, Status::Canceled);
+    operations_.close();
     // A Paho callback that began before the callbacks were disabled may still be posting (a
     // completion it took from the in-flight map just before it was cleared): let it finish, so
     // that it reaches the dispatcher. They are short, never waiting for anything but mu_.
@@ -208,6 +210,39 @@ void Client::Impl::connect(milliseconds timeout) {
     throw Error(Status::Timeout, "not connected to " + brokers_text_ + " within " +
                                      std::to_string(timeout.count()) + " ms" + why +
                                      "; still trying in the background");
+}
+
+std::uint64_t Client::Impl::connect_async(milliseconds timeout, OperationCallback done) {
+    start();
+    const std::uint64_t id = operations_.begin(
+        timeout, "not connected to " + brokers_text_ + " within " + std::to_string(timeout.count()) +
+                     " ms; still trying in the background",
+        std::move(done), [this](std::uint64_t op) {
+            std::lock_guard<std::mutex> lock(mu_);
+            connect_waiters_.erase(std::remove(connect_waiters_.begin(), connect_waiters_.end(), op),
+                                   connect_waiters_.end());
+        });
+    std::optional<OperationResult> now;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (state_ == ConnectionState::Connected)
+            now = OperationResult{Status::Ok, "", ""};
+        else if (failures_ > 0 && last_failure_.permanent())
+            now = OperationResult{last_failure_.status, last_failure_.message, ""};
+        else
+            connect_waiters_.push_back(id);
+    }
+    if (now) operations_.finish(id, std::move(*now));
+    return id;
+}
+
+void Client::Impl::finish_connect_waiters(const OperationResult& result) {
+    std::vector<std::uint64_t> waiters;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        waiters.swap(connect_waiters_);
+    }
+    for (const auto id : waiters) operations_.finish(id, result);
 }
 
 void Client::Impl::disconnect(milliseconds timeout) {
@@ -581,6 +616,17 @@ Client::~Client() {
 void Client::start() { impl_->start(); }
 void Client::connect(milliseconds timeout) { impl_->connect(timeout); }
 void Client::disconnect(milliseconds timeout) { impl_->disconnect(timeout); }
+std::uint64_t Client::connect_async(milliseconds timeout, OperationCallback done) {
+    return impl_->connect_async(timeout, std::move(done));
+}
+bool Client::cancel_operation(std::uint64_t id) { return impl_->operations().cancel(id); }
+std::uint64_t Client::begin_operation(milliseconds timeout, std::string timeout_message, OperationCallback done,
+                                      std::function<void(std::uint64_t)> abandon) {
+    return impl_->operations().begin(timeout, std::move(timeout_message), std::move(done), std::move(abandon));
+}
+bool Client::finish_operation(std::uint64_t id, OperationResult result) {
+    return impl_->operations().finish(id, std::move(result));
+}
 
 std::uint64_t Client::publish(std::string_view topic, std::string payload, int qos, bool retain,
                               PublishCallback on_complete, Delivery completion) {

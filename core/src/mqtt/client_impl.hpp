@@ -30,6 +30,7 @@
 #include "common/dispatcher.hpp"
 #include "common/logger.hpp"
 #include "mqtt/broker_uri.hpp"
+#include "mqtt/operation_table.hpp"
 #include "mqtt/outbox.hpp"
 #include "mqtt/paho_options.hpp"
 #include "mqtt/subscription_table.hpp"
@@ -45,6 +46,8 @@ public:
     // Caller-facing operations (client.cpp).
     void start();
     void connect(std::chrono::milliseconds timeout);
+    std::uint64_t connect_async(std::chrono::milliseconds timeout, OperationCallback done);
+    detail::OperationTable& operations() { return operations_; }
     void disconnect(std::chrono::milliseconds timeout);
     std::uint64_t publish(std::string_view topic, std::string payload, int qos, bool retain,
                           PublishCallback on_complete, Delivery completion,
@@ -168,6 +171,10 @@ private:
     std::map<std::uint64_t, std::shared_ptr<ConnectionListener>> listeners_;
     std::uint64_t next_listener_id_ = 0;
     bool ever_connected_ = false;
+    std::vector<std::uint64_t> connect_waiters_;  // connect_async() operations
+
+    /// Ends the connect_async() operations with `result`. Not under mu_.
+    void finish_connect_waiters(const OperationResult& result);
     std::chrono::steady_clock::time_point connected_at_;
 
     struct Counters {
@@ -181,6 +188,10 @@ private:
     std::mutex post_mu_;
     bool dispatcher_closed_ = false;                  // guarded by post_mu_
     std::vector<std::function<void()>> late_tasks_;   // guarded by post_mu_
+
+    detail::OperationTable operations_{[this](std::function<void()> task) {
+        post_callback("an operation's completion", std::move(task));
+    }};
 
     // Declared last: destroyed first, so no Paho callback outlives the members it touches.
     DeliveryListener delivery_listener_{*this};

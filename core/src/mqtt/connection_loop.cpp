@@ -112,6 +112,7 @@ bool Client::Impl::attempt_connect(unsigned attempt) {
         last_failure_ = *failure;
         cv_.notify_all();
     }
+    if (failure->permanent()) finish_connect_waiters(OperationResult{failure->status, failure->message, ""});
     log_.warning(failure->message);
     return false;
 }
@@ -354,6 +355,9 @@ void Client::Impl::set_state(ConnectionState state, Status reason, const std::st
         case ConnectionState::Disconnected: log_.info(message.empty() ? "disconnected" : message); break;
         case ConnectionState::Connecting: break;
     }
+    if (state == ConnectionState::Connected) finish_connect_waiters(OperationResult{Status::Ok, "", ""});
+    if (state == ConnectionState::Disconnected)
+        finish_connect_waiters(OperationResult{Status::Canceled, "connect was interrupted by disconnect", ""});
     ConnectionEvent ev{state, reason, message, brokers_text_, retry_in, attempt};
     if (opts_.on_connection)
         post_callback("the connection callback", [this, ev] { opts_.on_connection(ev); });

@@ -134,12 +134,23 @@ public:
             timer_cv_.notify_all();
         }
         if (timer_.joinable()) timer_.join();
+        std::vector<std::uint64_t> ops;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            for (const auto& [gen, op] : generation_ops_) ops.push_back(op);
+            for (const auto& [token, op] : request_ops_) ops.push_back(op);
+            generation_ops_.clear();
+            request_ops_.clear();
+        }
+        for (const auto op : ops)
+            client_.finish_operation(op, OperationResult{Status::Canceled, "the shadow was closed", ""});
         persist_now();
     }
 
     // ---- merged updates (report / desire) ----
 
-    std::uint64_t enqueue(std::optional<json> desired, std::optional<json> reported) {
+    std::uint64_t enqueue(std::optional<json> desired, std::optional<json> reported,
+                          std::uint64_t operation = 0) {
         ShadowUpdate u;
         u.desired = desired;
         u.reported = reported;
@@ -152,6 +163,7 @@ public:
             std::lock_guard<std::mutex> lock(mu_);
             if (stop_) throw Error(Status::Canceled, "the shadow is shutting down");
             gen = pending_.add(std::move(desired), std::move(reported));
+            if (operation) generation_ops_.emplace(gen, operation);
             dirty_ = true;
             out = take_pending_locked();
         }
@@ -175,6 +187,87 @@ public:
         throw Error(Status::Timeout, "the shadow update was not accepted within " + std::to_string(timeout.count()) +
                                          " ms; it stays queued and will be sent " +
                                          (connected_ ? "again" : "after reconnect"));
+    }
+
+    // ---- asynchronous report / desire / get: completed by the matching response ----
+
+    std::uint64_t start_update(std::optional<json> desired, std::optional<json> reported, milliseconds timeout,
+                               OperationCallback done) {
+        ShadowUpdate u;
+        u.desired = desired;
+        u.reported = reported;
+        if (const auto err = validate_update(u))
+            throw Error(Status::InvalidArgument, "invalid shadow document: " + err->message);
+        std::weak_ptr<Impl> weak = weak_from_this();
+        const std::uint64_t op = client_.begin_operation(
+            timeout,
+            "the shadow update was not accepted within " + std::to_string(timeout.count()) +
+                " ms; it stays queued and will be sent when it can",
+            std::move(done), [weak](std::uint64_t id) {
+                if (auto self = weak.lock()) self->forget_operation(id);
+            });
+        try {
+            enqueue(std::move(desired), std::move(reported), op);
+        } catch (const Error& e) {
+            client_.finish_operation(op, OperationResult{e.status(), e.what(), ""});
+        }
+        return op;
+    }
+
+    std::uint64_t start_get(milliseconds timeout, OperationCallback done) {
+        const std::string token = uuid7();
+        json body = json::object();
+        body["clientToken"] = token;
+        std::weak_ptr<Impl> weak = weak_from_this();
+        const std::uint64_t op = client_.begin_operation(
+            timeout,
+            "shadow get: no answer within " + std::to_string(timeout.count()) +
+                " ms (is the shadow service running?)",
+            std::move(done), [weak](std::uint64_t id) {
+                if (auto self = weak.lock()) self->forget_operation(id);
+            });
+        std::optional<OperationResult> failed;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (stop_)
+                failed = OperationResult{Status::Canceled, "the shadow is shutting down", ""};
+            else if (!connected_ && !client_.connected())
+                failed = OperationResult{Status::NotConnected, "shadow get: not connected to the broker", ""};
+            else
+                request_ops_[token] = op;
+        }
+        if (!failed) {
+            try {
+                client_.publish(topics_.request(ShadowOperation::Get), body.dump(), 1, false);
+            } catch (const Error& e) {
+                std::lock_guard<std::mutex> lock(mu_);
+                request_ops_.erase(token);
+                failed = OperationResult{e.status(), e.what(), ""};
+            }
+        }
+        if (failed) client_.finish_operation(op, std::move(*failed));
+        return op;
+    }
+
+    bool cancel_operation(std::uint64_t id) { return client_.cancel_operation(id); }
+
+    // An operation ended by timeout or cancel: nothing more to complete for it.
+    void forget_operation(std::uint64_t id) {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto it = generation_ops_.begin(); it != generation_ops_.end(); ++it)
+            if (it->second == id) {
+                generation_ops_.erase(it);
+                return;
+            }
+        for (auto it = request_ops_.begin(); it != request_ops_.end(); ++it)
+            if (it->second == id) {
+                request_ops_.erase(it);
+                return;
+            }
+    }
+
+    static OperationResult operation_result(const Result& r) {
+        return OperationResult{r.status, r.message, r.payload.is_null() ? std::string() : r.payload.dump()};
     }
 
     // ---- single requests (get, delete, versioned update) ----
@@ -325,6 +418,14 @@ private:
     }
 
     void finish_inflight_locked(Result r) {
+        // The operations of this update and of earlier ones folded into it (see put_back()).
+        // finish_operation() only posts to the dispatcher, so it is safe here, on Paho's thread.
+        if (!generation_ops_.empty()) {
+            const OperationResult done = operation_result(r);
+            const auto end = generation_ops_.upper_bound(inflight_->generation);
+            for (auto it = generation_ops_.begin(); it != end; ++it) client_.finish_operation(it->second, done);
+            generation_ops_.erase(generation_ops_.begin(), end);
+        }
         results_[inflight_->generation] = std::move(r);
         while (results_.size() > 64) results_.erase(results_.begin());
         inflight_.reset();
@@ -350,6 +451,9 @@ private:
                 requeue_inflight_locked();
                 for (auto& [token, slot] : requests_)
                     if (!slot->has_value()) *slot = Result{Status::NotConnected, 0, "the connection was lost", {}};
+                for (const auto& [token, op] : request_ops_)
+                    client_.finish_operation(op, OperationResult{Status::NotConnected, "the connection was lost", ""});
+                request_ops_.clear();
                 cv_.notify_all();
                 return;
             }
@@ -399,6 +503,12 @@ private:
         const auto resolve = [&](Result r) {
             if (inflight_ && token == inflight_->token) {
                 finish_inflight_locked(std::move(r));
+                return;
+            }
+            const auto op = request_ops_.find(token);
+            if (op != request_ops_.end()) {
+                client_.finish_operation(op->second, operation_result(r));
+                request_ops_.erase(op);
                 return;
             }
             const auto it = requests_.find(token);
@@ -617,6 +727,8 @@ private:
     std::optional<Inflight> inflight_;
     std::map<std::uint64_t, Result> results_;  // by the generation of the update
     std::map<std::string, std::shared_ptr<std::optional<Result>>> requests_;
+    std::multimap<std::uint64_t, std::uint64_t> generation_ops_;  // report_start() operations by generation
+    std::map<std::string, std::uint64_t> request_ops_;             // get_start() operations by token
     std::map<std::uint64_t, std::shared_ptr<Handler>> handlers_;
     std::uint64_t next_handler_ = 0;
 
@@ -638,6 +750,20 @@ json Shadow::report(const json& reported, milliseconds timeout) {
 }
 
 void Shadow::report_async(const json& reported) { impl_->enqueue(std::nullopt, reported); }
+
+std::uint64_t Shadow::report_start(const json& reported, milliseconds timeout, OperationCallback done) {
+    return impl_->start_update(std::nullopt, reported, timeout, std::move(done));
+}
+
+std::uint64_t Shadow::desire_start(const json& desired, milliseconds timeout, OperationCallback done) {
+    return impl_->start_update(desired, std::nullopt, timeout, std::move(done));
+}
+
+bool Shadow::cancel_operation(std::uint64_t id) { return impl_->cancel_operation(id); }
+
+std::uint64_t Shadow::get_start(milliseconds timeout, OperationCallback done) {
+    return impl_->start_get(timeout, std::move(done));
+}
 
 json Shadow::desire(const json& desired, milliseconds timeout) {
     return impl_->wait_generation(impl_->enqueue(desired, std::nullopt), timeout);
