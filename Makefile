@@ -31,7 +31,7 @@ VALGRIND_OPTIONS := --error-exitcode=1 --leak-check=full --errors-for-leak-kinds
   --num-callers=40 $(if $(VALGRIND_SUPPRESSIONS),--suppressions=$(abspath $(VALGRIND_SUPPRESSIONS)))
 
 # Every language adds its suite here (test-python, test-node, test-rust, ...); `make test` runs them all.
-TEST_SUITES := test-native test-python
+TEST_SUITES := test-native test-python test-node
 
 # The Python binding: .venv is made by scripts/bootstrap; the extension's CMake build tree is
 # build/python/<tag>, kept between runs so that rebuilds are incremental.
