@@ -123,6 +123,7 @@ bench: build python node
 	@if [ -x scripts/bench ]; then scripts/bench; else echo "No benchmark exists yet."; fi
 	@scripts/bootstrap python_bench
 	$(PYTHON) bindings/python/bench/bench.py
+	$(PYTHON) bindings/python/bench/aio_concurrency.py
 	cd $(NODE_DIR) && $(NODE_ENV) node bench/bench.js
 
 # Needs nothing installed, so no bootstrap.

@@ -108,4 +108,11 @@ void init_callbacks() {
     callback_failed = new py::object(py::module_::import("twinlink._log").attr("callback_failed"));
 }
 
+void completion_trampoline(const tl_completion* c, void* user_data) {
+    invoke(user_data, "an operation's completion", [&](const py::object& fn) {
+        fn(c->operation, static_cast<int>(c->status), text(c->message),
+           c->document != nullptr ? py::object(py::str(c->document)) : py::object(py::none()));
+    });
+}
+
 }  // namespace twinlink_py

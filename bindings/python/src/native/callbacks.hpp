@@ -57,6 +57,9 @@ void drop_trampoline(tl_backpressure policy, uint64_t points, uint64_t batches, 
                      void* user_data);
 //   (policy: int, points: int, batches: int, reason: str)
 
+void completion_trampoline(const tl_completion* completion, void* user_data);
+//   (operation: int, status: int, message: str, document: Optional[str])
+
 // Imports the Python side of callback error reporting. Called once when the module loads.
 void init_callbacks();
 

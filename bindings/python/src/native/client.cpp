@@ -5,6 +5,7 @@
 #include "callbacks.hpp"
 #include "errors.hpp"
 #include "objects.hpp"
+#include "operations.hpp"
 #include "payload.hpp"
 
 namespace twinlink_py {
@@ -83,6 +84,16 @@ void bind_client(py::module_& m) {
         .def("connect", [](Client& c, uint32_t timeout_ms) {
             blocking(c, [timeout_ms](tl_client* client) { return tl_client_connect(client, timeout_ms); }).check();
         })
+        .def("connect_start",
+             [](Client& c, uint32_t timeout_ms, const py::object& on_done) {
+                 return start_operation(c, on_done, [&](auto cb, void* ud, auto destroy, uint64_t* op) {
+                     return tl_client_connect_start(c.get(), timeout_ms, cb, ud, destroy, op);
+                 });
+             })
+        .def("cancel",
+             [](Client& c, uint64_t operation) {
+                 return cancel_operation(c, [&] { return tl_client_cancel(c.get(), operation); });
+             })
         .def("disconnect", [](Client& c, uint32_t timeout_ms) {
             blocking(c, [timeout_ms](tl_client* client) { return tl_client_disconnect(client, timeout_ms); }).check();
         })

@@ -9,6 +9,7 @@
 #include "callbacks.hpp"
 #include "errors.hpp"
 #include "objects.hpp"
+#include "operations.hpp"
 
 namespace twinlink_py {
 
@@ -302,6 +303,16 @@ void bind_datapoints(py::module_& m) {
         .def(py::init(&new_datapoints), py::arg("client"), py::arg("device"), py::arg("options") = nullptr)
         .def("record", &record, py::arg("name"), py::arg("value"), py::arg("timestamp") = py::none())
         .def("record_many", &record_many, py::arg("name"), py::arg("values"), py::arg("timestamps") = py::none())
+        .def("flush_start",
+             [](Datapoints& d, uint32_t timeout_ms, const py::object& on_done) {
+                 return start_operation(d, on_done, [&](auto cb, void* ud, auto destroy, uint64_t* op) {
+                     return tl_datapoints_flush_start(d.get(), timeout_ms, cb, ud, destroy, op);
+                 });
+             })
+        .def("cancel",
+             [](Datapoints& d, uint64_t operation) {
+                 return cancel_operation(d, [&] { return tl_datapoints_cancel(d.get(), operation); });
+             })
         .def("flush", [](Datapoints& d, uint32_t timeout_ms) {
             auto use = std::make_shared<Handle::Use>(d);
             auto self = std::static_pointer_cast<Datapoints>(d.shared_from_this());

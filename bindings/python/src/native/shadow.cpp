@@ -7,6 +7,7 @@
 #include "callbacks.hpp"
 #include "errors.hpp"
 #include "objects.hpp"
+#include "operations.hpp"
 
 namespace twinlink_py {
 
@@ -112,6 +113,28 @@ void bind_shadow(py::module_& m) {
                 return tl_shadow_desire(shadow, json.c_str(), timeout_ms, out);
             });
         })
+        .def("report_start",
+             [](Shadow& s, const std::string& json, uint32_t timeout_ms, const py::object& on_done) {
+                 return start_operation(s, on_done, [&](auto cb, void* ud, auto destroy, uint64_t* op) {
+                     return tl_shadow_report_start(s.get(), json.c_str(), timeout_ms, cb, ud, destroy, op);
+                 });
+             })
+        .def("desire_start",
+             [](Shadow& s, const std::string& json, uint32_t timeout_ms, const py::object& on_done) {
+                 return start_operation(s, on_done, [&](auto cb, void* ud, auto destroy, uint64_t* op) {
+                     return tl_shadow_desire_start(s.get(), json.c_str(), timeout_ms, cb, ud, destroy, op);
+                 });
+             })
+        .def("get_start",
+             [](Shadow& s, uint32_t timeout_ms, const py::object& on_done) {
+                 return start_operation(s, on_done, [&](auto cb, void* ud, auto destroy, uint64_t* op) {
+                     return tl_shadow_get_start(s.get(), timeout_ms, cb, ud, destroy, op);
+                 });
+             })
+        .def("cancel",
+             [](Shadow& s, uint64_t operation) {
+                 return cancel_operation(s, [&] { return tl_shadow_cancel(s.get(), operation); });
+             })
         .def("desire_async", [](Shadow& s, const std::string& json) {
             enqueue(s, [&json](tl_shadow* shadow) { return tl_shadow_desire_async(shadow, json.c_str()); });
         })

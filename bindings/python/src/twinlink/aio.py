@@ -10,16 +10,27 @@
             await dev.shadow.report(delta.state)
 
 The objects here wrap the synchronous ones (``.sync``) and share their native handles, so both APIs
-can be used on the same device. Calls that wait run on a thread pool of this module
-(``loop.run_in_executor``) and never block the event loop; callbacks and async iterators get
-their items on the loop that registered them (``loop.call_soon_threadsafe``).
+can be used on the same device. ``connect()``, ``shadow.report()``, ``desire()``, ``get()`` and
+``datapoints.flush()`` hold no thread while they wait: libtwinlink completes them from its own
+event handling (the CONNACK, the shadow's answer, the last acknowledgement) and the result reaches
+the awaiting task through ``loop.call_soon_threadsafe``. Cancelling the task cancels the native
+operation (what was already sent is not recalled: a cancelled report stays queued and is still
+sent). The few calls without a native completion (``update()``, ``delete()``, ``disconnect()``,
+``subscribe()``, making a shadow while connected) run on a small thread pool of this module.
+Callbacks and async iterators get their items on the loop that registered them.
+
+Streams (``deltas()``, ``changes()``, ``events()``, ``subscribe()``) hold at most ``max_queue``
+items (default 1000) that the consumer has not taken yet; when one more arrives, the oldest is
+dropped, counted in ``Stream.dropped`` and logged once per overflow.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import inspect
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import (
@@ -34,12 +45,13 @@ from typing import (
     TypeVar,
 )
 
+from . import _errors
 from . import client as _client
 from . import device as _device
 from . import shadow as _shadow
 from ._events import Registration
 from ._log import logger
-from ._options import Brokers, PathLike
+from ._options import Brokers, PathLike, milliseconds
 from ._types import ClientStats, ConnectionEvent, ConnectionState, DatapointStats, DeviceStats, Message
 from .datapoints import Datapoints as _SyncDatapoints
 from .datapoints import Timestamp, Value
@@ -72,6 +84,51 @@ def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> "asyncio.Future[T]"
     """Runs a blocking call of the synchronous API on the pool; awaitable."""
     loop = asyncio.get_running_loop()
     return loop.run_in_executor(_pool(), functools.partial(fn, *args, **kwargs))
+
+
+def _await_operation(
+    start: Callable[[Callable[..., None]], int],
+    cancel: Callable[[int], Any],
+    convert: Callable[[Optional[str]], T],
+) -> "Awaitable[T]":
+    """Awaits a native asynchronous operation: ``start(done)`` begins it and returns its id;
+    ``done(operation, status, message, document)`` is called once on twinlink's dispatcher
+    thread. Cancelling the awaiting task cancels the operation with ``cancel(id)``."""
+
+    async def wait() -> T:
+        loop = asyncio.get_running_loop()
+        future: "asyncio.Future[T]" = loop.create_future()
+
+        def settle(status: int, message: str, document: Optional[str]) -> None:
+            if future.done():
+                return
+            if status == 0:
+                try:
+                    future.set_result(convert(document))
+                except Exception as error:  # a malformed answer
+                    future.set_exception(error)
+            else:
+                future.set_exception(_errors.from_status(status, message))
+
+        def done(_operation: int, status: int, message: str, document: Optional[str]) -> None:
+            _post(loop, settle, status, message, document)
+
+        operation = start(done)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            cancel(operation)
+            raise
+
+    return wait()
+
+
+def _document(text: Optional[str]) -> Document:
+    return json.loads(text) if text else {}
+
+
+def _nothing(_text: Optional[str]) -> None:
+    return None
 
 
 def _post(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> None:
@@ -114,17 +171,50 @@ class Stream(Generic[T]):
     events). ``aclose()`` or leaving ``async with`` ends the registration behind it; so does
     garbage collection of a stream left with ``break``."""
 
-    def __init__(self, start: Callable[["Stream[T]"], Awaitable[Callable[[], Any]]]) -> None:
+    def __init__(
+        self, start: Callable[["Stream[T]"], Awaitable[Callable[[], Any]]], max_queue: int = 1000
+    ) -> None:
         # `start` registers and returns the (blocking) function that unregisters.
+        if max_queue < 1:
+            raise ValueError("max_queue must be at least 1")
         self._loop = asyncio.get_running_loop()
-        self._queue: "asyncio.Queue[Any]" = asyncio.Queue()
+        self._items: "collections.deque[Any]" = collections.deque()
+        self._ready = asyncio.Event()
+        self._max_queue = max_queue
+        #: items dropped because the consumer fell ``max_queue`` items behind (oldest first)
+        self.dropped = 0
+        self._overflowing = False
         self._start = start
         self._started: "Optional[asyncio.Future[Callable[[], Any]]]" = None
         self._closed = False
 
     def _feed(self, item: T) -> None:
         """Called from any thread."""
-        _post(self._loop, self._queue.put_nowait, item)
+        _post(self._loop, self._put, item)
+
+    def _put(self, item: Any) -> None:
+        """On the loop: queues an item, dropping the oldest when the queue is full."""
+        if item is not _CLOSED and len(self._items) >= self._max_queue:
+            self._items.popleft()
+            self.dropped += 1
+            if not self._overflowing:
+                self._overflowing = True
+                logger.warning(
+                    "a twinlink stream fell %d items behind; dropping the oldest (%d so far)",
+                    self._max_queue,
+                    self.dropped,
+                )
+        self._items.append(item)
+        self._ready.set()
+
+    async def _get(self) -> Any:
+        while not self._items:
+            self._ready.clear()
+            await self._ready.wait()
+        item = self._items.popleft()
+        if len(self._items) < self._max_queue // 2:
+            self._overflowing = False
+        return item
 
     async def _ensure_started(self) -> None:
         self._start_soon()
@@ -149,7 +239,7 @@ class Stream(Generic[T]):
         if self._closed:
             raise StopAsyncIteration
         await self._ensure_started()
-        item = await self._queue.get()
+        item = await self._get()
         if item is _CLOSED:
             raise StopAsyncIteration
         return item  # type: ignore[no-any-return]
@@ -158,7 +248,7 @@ class Stream(Generic[T]):
         if self._closed:
             return
         self._closed = True
-        self._queue.put_nowait(_CLOSED)
+        self._put(_CLOSED)
         stop = self._stop_function()
         if stop is not None:
             await _run(stop)
@@ -237,15 +327,19 @@ class Shadow:
         return self._sync
 
     async def report(self, state: Dict[str, Any], *, timeout: float = 10.0) -> Document:
+        """See twinlink.Shadow.report(); no thread waits. Cancelling the task ends the wait (the
+        report stays queued and is still sent)."""
         shadow = await self._resolve()
-        return await _run(shadow.report, state, timeout=timeout)
+        native, text, ms = shadow._native, _shadow._dumps(state, "state"), milliseconds(timeout, "timeout")
+        return await _await_operation(lambda done: native.report_start(text, ms, done), native.cancel, _document)
 
     async def report_nowait(self, state: Dict[str, Any]) -> None:
         (await self._resolve()).report_nowait(state)
 
     async def desire(self, state: Dict[str, Any], *, timeout: float = 10.0) -> Document:
         shadow = await self._resolve()
-        return await _run(shadow.desire, state, timeout=timeout)
+        native, text, ms = shadow._native, _shadow._dumps(state, "state"), milliseconds(timeout, "timeout")
+        return await _await_operation(lambda done: native.desire_start(text, ms, done), native.cancel, _document)
 
     async def desire_nowait(self, state: Dict[str, Any]) -> None:
         (await self._resolve()).desire_nowait(state)
@@ -256,7 +350,8 @@ class Shadow:
 
     async def get(self, *, timeout: float = 10.0) -> Document:
         shadow = await self._resolve()
-        return await _run(shadow.get, timeout=timeout)
+        native, ms = shadow._native, milliseconds(timeout, "timeout")
+        return await _await_operation(lambda done: native.get_start(ms, done), native.cancel, _document)
 
     async def delete(self, *, timeout: float = 10.0) -> None:
         shadow = await self._resolve()
@@ -322,7 +417,9 @@ class Datapoints:
         self.sync.record_many(name, values, timestamps)
 
     async def flush(self, timeout: float = 10.0) -> None:
-        await _run(self.sync.flush, timeout)
+        """See twinlink.Datapoints.flush(); no thread waits."""
+        native, ms = self.sync._native, milliseconds(timeout, "timeout")
+        await _await_operation(lambda done: native.flush_start(ms, done), native.cancel, _nothing)
 
     def stats(self) -> DatapointStats:
         return self.sync.stats()
@@ -368,6 +465,13 @@ class _Connection:
         return stream
 
 
+def _connect(native: Any, timeout: float) -> "Awaitable[None]":
+    """Connects without a waiting thread; a cancelled connect keeps trying in the background
+    (as after a timeout) until disconnect() or close()."""
+    ms = milliseconds(timeout, "timeout")
+    return _await_operation(lambda done: native.connect_start(ms, done), native.cancel, _nothing)
+
+
 class Client(_Connection):
     """An MQTT client for asyncio (see twinlink.Client). ``async with`` connects and closes."""
 
@@ -395,13 +499,17 @@ class Client(_Connection):
         return self.sync.id
 
     async def connect(self, timeout: Optional[float] = None) -> None:
-        await _run(self.sync.connect, self._timeout if timeout is None else timeout)
+        await _connect(self.sync._native, self._timeout if timeout is None else timeout)
 
     async def close(self, timeout: float = 5.0) -> None:
         await _run(self.sync.close, timeout)
 
     async def __aenter__(self) -> "Client":
-        await self.connect()
+        try:
+            await self.connect()
+        except BaseException:
+            await self.close()
+            raise
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
@@ -493,7 +601,7 @@ class Device(_Connection):
         return self.sync.id
 
     async def connect(self, timeout: Optional[float] = None) -> None:
-        await _run(self.sync.connect, self._timeout if timeout is None else timeout)
+        await _connect(self.sync._native.client(), self._timeout if timeout is None else timeout)
 
     async def close(self, timeout: float = 5.0) -> None:
         """See twinlink.Device.close()."""
