@@ -72,15 +72,37 @@ int64_t from_double_ms(double ms) {
     return static_cast<int64_t>(std::llround(ms));
 }
 
-// None: now; an int or float: milliseconds since the Unix epoch; a datetime (anything with a
-// timestamp() method giving seconds).
+// None: now; an int: milliseconds since the Unix epoch; a float: seconds since it (the Python
+// convention of time.time()); a datetime (anything with a timestamp() method giving seconds); a
+// numpy.datetime64.
+// A timestamp of a single record() is refused outside 2000-01-01 .. 2200-01-01: anything else is
+// almost certainly a unit mistake (seconds given as milliseconds land in 1970).
+constexpr int64_t kEarliestMs = 946684800000;   // 2000-01-01T00:00:00Z
+constexpr int64_t kLatestMs = 7258118400000;    // 2200-01-01T00:00:00Z
+
+int64_t plausible(int64_t ms, const char* given) {
+    if (ms < kEarliestMs || ms >= kLatestMs)
+        invalid(std::string("timestamp ") + given + " is " + std::to_string(ms) +
+                " ms since the epoch, outside 2000..2200: an int is milliseconds, a float seconds "
+                "(as time.time() gives), or pass a datetime");
+    return ms;
+}
+
 int64_t timestamp_ms(py::handle timestamp) {
     if (timestamp.is_none()) return TL_NOW;
-    if (PyLong_Check(timestamp.ptr()) && !PyBool_Check(timestamp.ptr())) return integer(timestamp, "timestamp");
-    if (PyFloat_Check(timestamp.ptr())) return from_double_ms(PyFloat_AS_DOUBLE(timestamp.ptr()));
+    if (PyLong_Check(timestamp.ptr()) && !PyBool_Check(timestamp.ptr()))
+        return plausible(integer(timestamp, "timestamp"), "(an int, milliseconds)");
+    if (PyFloat_Check(timestamp.ptr()))
+        return plausible(from_double_ms(PyFloat_AS_DOUBLE(timestamp.ptr()) * 1000.0), "(a float, seconds)");
+    if (type_name(timestamp) == std::string("numpy.datetime64")) {
+        // numpy.datetime64, any unit: as integer milliseconds.
+        py::object ms = timestamp.attr("astype")("datetime64[ms]").attr("astype")("int64");
+        return plausible(ms.cast<int64_t>(), "(a numpy.datetime64)");
+    }
     if (py::hasattr(timestamp, "timestamp"))
-        return from_double_ms(timestamp.attr("timestamp")().cast<double>() * 1000.0);
-    throw py::type_error("timestamp must be milliseconds since the epoch (int or float), a datetime or None, not " +
+        return plausible(from_double_ms(timestamp.attr("timestamp")().cast<double>() * 1000.0), "(a datetime)");
+    throw py::type_error("timestamp must be an int (milliseconds since the epoch), a float (seconds, as time.time() "
+                         "gives), a datetime, a numpy.datetime64 or None, not " +
                          type_name(timestamp));
 }
 

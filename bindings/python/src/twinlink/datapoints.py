@@ -30,8 +30,10 @@ class Datapoints:
         self.record_many = native.record_many  # type: ignore[method-assign]
 
     def record(self, name: str, value: Value, timestamp: Timestamp = None) -> None:  # noqa: F811
-        """Records one point of series ``name`` at ``timestamp`` (default: now). Raises
-        InvalidArgument (bad name, NaN), QueueFull or Timeout (backpressure), TypeError."""
+        """Records one point of series ``name`` at ``timestamp`` (default: now): an int is
+        milliseconds since the epoch, a float seconds (as ``time.time()`` gives), or a datetime or
+        numpy.datetime64. A time outside 2000..2200 raises InvalidArgument (a unit mistake).
+        Raises InvalidArgument, QueueFull, Timeout."""
         self._native.record(name, value, timestamp)
 
     def record_many(self, name: str, values: Any, timestamps: Optional[Any] = None) -> None:  # noqa: F811
