@@ -22,6 +22,8 @@ async def run_device(device: Device, stop: asyncio.Event) -> None:
     state = {"rate": 2.0}
     await device.shadow.report({"rate": state["rate"], "kind": "vibration-node"})
     # Registered here, once connected: a rate desired while the device was offline comes first.
+    # (connect() made the shadow: registration and the local document never wait.)
+    print(f"{device.id}: shadow version {device.shadow.document.get('version', 0)}", flush=True)
     deltas = device.shadow.deltas()
 
     async def follow_deltas() -> None:
@@ -72,7 +74,11 @@ async def main() -> int:
         loop.add_signal_handler(signal.SIGINT, stop.set)
         loop.add_signal_handler(signal.SIGTERM, stop.set)
 
-    devices = [Device(f"{args.prefix}-{i + 1}", broker=args.broker) for i in range(args.devices)]
+    def on_error(error: BaseException, kind: str) -> None:
+        print(f"error in a {kind} callback: {error!r}", flush=True)
+
+    # on_error: called on this loop for an exception raised in any callback of the device.
+    devices = [Device(f"{args.prefix}-{i + 1}", broker=args.broker, on_error=on_error) for i in range(args.devices)]
     watchers = [asyncio.ensure_future(watch(d)) for d in devices]
     try:
         await asyncio.gather(*(d.connect() for d in devices))

@@ -31,6 +31,8 @@ def main() -> int:
     with twinlink.Device(args.device, broker=args.broker, connect=False, batch_linger=1.0) as dev:
         led = {"value": "off"}
         dev.on_connection(lambda event: print(f"connection: {event.state.name.lower()} {event.message}", flush=True))
+        # A callback that raises is logged; this hook also sees it (kind: "shadow delta", ...).
+        dev.on_error(lambda error, kind: print(f"error in a {kind} callback: {error!r}", flush=True))
         dev.connect(timeout=10)
 
         accepted = dev.shadow.report({"fw": "1.2.0", "led": led["value"], "model": "th-1"})

@@ -28,7 +28,7 @@ def test_device_shadow_deltas_and_report(broker, cloud, device_id):
                 delta = await asyncio.wait_for(deltas.__anext__(), TIMEOUT)
                 assert delta.state == {"led": "on"} and delta.version > 0
                 await dev.shadow.report(delta.state)
-            while (await dev.shadow.document())["state"].get("delta"):
+            while dev.shadow.document["state"].get("delta"):
                 await asyncio.sleep(0.05)
             doc = await app.shadow(device_id).get()
             assert doc["state"]["reported"]["led"] == "on"
@@ -54,7 +54,7 @@ def test_async_for_over_deltas(broker, cloud, device_id):
             await dev.shadow.report({"n": 0})
             other = app.shadow(device_id)
             await other.desire({"n": 1})
-            while (await dev.shadow.document())["state"]["reported"].get("n") != 1:
+            while dev.shadow.document["state"]["reported"].get("n") != 1:
                 await asyncio.sleep(0.05)
             await other.desire({"n": 2})
             await asyncio.wait_for(follower, TIMEOUT)
@@ -80,7 +80,7 @@ def test_deltas_registers_at_the_call_and_starts_with_the_pending_delta(broker, 
             version = (await other.desire({"led": "on"}))["version"]
 
             async def device_has(v):
-                return (await dev.shadow.document())["version"] == v
+                return dev.shadow.document["version"] == v
 
             await eventually(lambda: device_has(version), "the device to see the delta")
             pending = dev.shadow.deltas()  # registered after connect and after the delta came
@@ -99,7 +99,7 @@ def test_deltas_registers_at_the_call_and_starts_with_the_pending_delta(broker, 
             async def got_one():
                 return bool(seen)
 
-            await dev.shadow.on_delta(lambda state, v: seen.append((state, v)))
+            dev.shadow.on_delta(lambda state, v: seen.append((state, v)))
             await eventually(got_one, "the pending delta")
             assert seen == [({"led": "on", "marker": 1}, version + 1)]
 

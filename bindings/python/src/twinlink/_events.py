@@ -1,14 +1,20 @@
-"""Fan-out of a client's connection events to any number of listeners."""
+"""Fan-out of a client's connection events to any number of listeners, and the on_error hooks
+that receive the exceptions raised in user callbacks."""
 
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, List
+from typing import Any, Callable, List, Optional, TypeVar
 
 from ._log import logger
 from ._types import ConnectionEvent
 
 Listener = Callable[[ConnectionEvent], Any]
+#: ``on_error(exception, kind)``: kind is "message", "connection", "shadow delta", "shadow change",
+#: "datapoint drop" or "publish"
+ErrorHook = Callable[[BaseException, str], Any]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Registration:
@@ -32,14 +38,64 @@ def _nothing() -> None:
     pass
 
 
+class ErrorHooks:
+    """The on_error hooks of one Device or Client. An exception raised in a user callback is
+    logged on the "twinlink" logger ("exception in a <kind> callback") and then given to every hook
+    as ``hook(exception, kind)``; an exception raised in a hook is only logged."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._hooks: List[ErrorHook] = []
+
+    def add(self, hook: ErrorHook) -> "Registration":
+        if not callable(hook):
+            raise TypeError("on_error must be callable")
+        with self._lock:
+            self._hooks = self._hooks + [hook]
+        return Registration(lambda: self._discard(hook))
+
+    def _discard(self, hook: ErrorHook) -> None:
+        with self._lock:
+            self._hooks = [h for h in self._hooks if h is not hook]
+
+    def report(self, kind: str, error: BaseException) -> None:
+        logger.error("exception in a %s callback", kind, exc_info=(type(error), error, error.__traceback__))
+        for hook in self._hooks:
+            try:
+                hook(error, kind)
+            except Exception:
+                logger.exception("exception in an on_error hook")
+
+    def guard(self, kind: str, fn: F) -> F:
+        """``fn`` with its exceptions reported here instead of raised."""
+
+        def guarded(*args: Any) -> Any:
+            try:
+                return fn(*args)
+            except Exception as error:
+                self.report(kind, error)
+                return None
+
+        return guarded  # type: ignore[return-value]
+
+
+def report_failure(errors: Optional[ErrorHooks], kind: str, error: BaseException) -> None:
+    """Reports an exception of a user callback to ``errors``, or only logs it without hooks."""
+    if errors is not None:
+        errors.report(kind, error)
+    else:
+        logger.error("exception in a %s callback", kind, exc_info=(type(error), error, error.__traceback__))
+
+
 class ConnectionEvents:
     """The connection callback of one client (called by the native module on the dispatcher
     thread): turns the event into a ConnectionEvent and gives it to every listener. A listener that
     raises is logged and the others still run."""
 
-    def __init__(self) -> None:
+    def __init__(self, errors: Optional[ErrorHooks] = None) -> None:
         self._lock = threading.Lock()
         self._listeners: List[Listener] = []
+        self._errors = errors
 
     def add(self, listener: Listener) -> Registration:
         if not callable(listener):
@@ -57,5 +113,5 @@ class ConnectionEvents:
         for listener in self._listeners:
             try:
                 listener(event)
-            except Exception:
-                logger.exception("exception in a connection callback")
+            except Exception as error:
+                report_failure(self._errors, "connection", error)

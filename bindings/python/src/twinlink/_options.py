@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Type
 
 from . import _native
 from ._errors import InvalidArgument
+from ._events import ErrorHooks
 from ._log import LogLevel, emit, native_level
 from ._types import Backpressure, ConnectionEvent, Delivery, DropEvent, Encoding, Fsync, Overflow, Profile
 
@@ -49,6 +50,7 @@ class ClientOptions(TypedDict, total=False):
     max_inflight: int  #: messages sent and not yet acknowledged, default 256
     log_level: LogLevel  #: default: the level of the "twinlink" logger
     on_connection: Callable[[ConnectionEvent], Any]  #: called on every connection change
+    on_error: Callable[[BaseException, str], Any]  #: ``on_error(exception, kind)``: an exception raised in a callback
     profile: Union[Profile, str]  #: "twinlink" (default) or "aws"
     prefix: str  #: topic prefix of the twinlink profile, default "tl"
     shadow_request_timeout: float  #: seconds before an unanswered shadow update is resent, default 10
@@ -267,7 +269,7 @@ def shadow_options(
     return o
 
 
-def datapoint_options(taken: _Taken) -> "_native.DatapointOptions":
+def datapoint_options(taken: _Taken, errors: Optional[ErrorHooks] = None) -> "_native.DatapointOptions":
     o = _native.DatapointOptions()
     if (topic := taken.get("datapoint_topic")) is not None:
         o.set_topic(_text(topic, "datapoint_topic"))
@@ -323,7 +325,8 @@ def datapoint_options(taken: _Taken) -> "_native.DatapointOptions":
     if (on_drop := taken.get("on_drop")) is not None:
         if not callable(on_drop):
             raise TypeError("on_drop must be callable")
-        o.set_drop_callback(_drop_adapter(on_drop))
+        adapter = _drop_adapter(on_drop)
+        o.set_drop_callback(adapter if errors is None else errors.guard("datapoint drop", adapter))
     return o
 
 
@@ -335,7 +338,7 @@ def _drop_adapter(on_drop: Callable[[DropEvent], Any]) -> Callable[[int, int, in
 
 
 def device_options(
-    brokers: Sequence[str], options: Mapping[str, Any], on_event: Callable[..., None]
+    brokers: Sequence[str], options: Mapping[str, Any], on_event: Callable[..., None], errors: Optional[ErrorHooks] = None
 ) -> Tuple["_native.DeviceOptions", Dict[str, Any]]:
     """The options of a Device, and the defaults for the shadows its client makes."""
     taken = _Taken(options)
@@ -346,7 +349,7 @@ def device_options(
     request_timeout = taken.get("shadow_request_timeout")
     persist_dir = taken.get("shadow_persist_dir")
     o.set_shadow(shadow_options(profile, request_timeout, persist_path=persist_dir))
-    o.set_datapoints(datapoint_options(taken))
+    o.set_datapoints(datapoint_options(taken, errors))
     taken.finish("Device()")
     return o, {"profile": profile, "request_timeout": request_timeout}
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import functools
 import inspect
 import json
@@ -49,7 +50,7 @@ from . import _errors
 from . import client as _client
 from . import device as _device
 from . import shadow as _shadow
-from ._events import Registration
+from ._events import ErrorHook, ErrorHooks, Registration, report_failure
 from ._log import logger
 from ._options import Brokers, PathLike, milliseconds
 from ._types import ClientStats, ConnectionEvent, ConnectionState, DatapointStats, DeviceStats, Message
@@ -60,7 +61,7 @@ from .shadow import Delta, Document
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ._options import ClientOptions, DeviceOptions
+    from ._options import ClientOptions, DatapointOptions, DeviceOptions
 
 __all__ = ["Device", "Client", "Shadow", "Datapoints", "Stream"]
 
@@ -139,28 +140,30 @@ def _post(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -
         pass
 
 
-def _on_loop(loop: asyncio.AbstractEventLoop, callback: Callable[..., Any]) -> Callable[..., None]:
+def _on_loop(
+    loop: asyncio.AbstractEventLoop, callback: Callable[..., Any], errors: Optional[ErrorHooks], kind: str
+) -> Callable[..., None]:
     """A callable for native threads that runs ``callback`` on ``loop``; a coroutine function
-    becomes a task. Exceptions are logged on the "twinlink" logger."""
+    becomes a task. Exceptions (also those of the task) are logged and given to the on_error
+    hooks of ``errors`` (only logged when None)."""
+
+    def finished(task: "asyncio.Future[Any]") -> None:
+        if not task.cancelled() and task.exception() is not None:
+            report_failure(errors, kind, task.exception())  # type: ignore[arg-type]
 
     def invoke(*args: Any) -> None:
         try:
             result = callback(*args)
             if inspect.isawaitable(result):
                 task = asyncio.ensure_future(result)
-                task.add_done_callback(_log_failure)
-        except Exception:
-            logger.exception("exception in a callback")
+                task.add_done_callback(finished)
+        except Exception as error:
+            report_failure(errors, kind, error)
 
     def from_native(*args: Any) -> None:
         _post(loop, invoke, *args)
 
     return from_native
-
-
-def _log_failure(task: "asyncio.Future[Any]") -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("exception in a callback", exc_info=task.exception())
 
 
 _CLOSED = object()
@@ -281,42 +284,124 @@ class Stream(Generic[T]):
 
 
 class Shadow:
-    """A shadow, for asyncio: every call is awaited. The synchronous shadow is made on first use
-    (that subscribes, which waits for the broker when connected, on the pool)."""
+    """A shadow, for asyncio: the calls that wait for the cloud are awaited; registration,
+    ``report_nowait()``/``desire_nowait()`` and the local document (``document``, ``reported``,
+    ``desired``, ``delta``) are plain, as in twinlink.Shadow.
 
-    def __init__(self, make: Callable[[], _shadow.Shadow], made_at_once: Callable[[], bool]) -> None:
+    The native shadow subscribes when it is made, which waits for the broker when connected. A
+    device's classic shadow is made by ``await dev.connect()`` (``async with``) before connecting,
+    where that does not wait; any other shadow made while connected is made on the module's pool,
+    started at once: registrations and ``_nowait`` calls made meanwhile are applied, in order, as
+    soon as it exists, awaited calls wait for it, and the document properties raise InvalidState
+    until it exists (``await shadow.get()`` or any awaited call makes sure it does)."""
+
+    def __init__(
+        self,
+        make: Callable[[], _shadow.Shadow],
+        made_at_once: Callable[[], bool],
+        device_id: str = "",
+        name: str = "",
+        errors: Optional[ErrorHooks] = None,
+    ) -> None:
         self._make = make
         self._made_at_once = made_at_once
+        self._device_id = device_id
+        self._name = name
+        self._errors = errors
         self._sync: Optional[_shadow.Shadow] = None
         self._making: "Optional[asyncio.Future[_shadow.Shadow]]" = None
 
-    async def _resolve(self) -> _shadow.Shadow:
+    def _now(self) -> Optional[_shadow.Shadow]:
+        """The synchronous shadow if it exists or can be made without waiting; else None (and
+        making it has started on the pool)."""
         if self._sync is None:
-            if self._made_at_once():
+            if self._making is None and self._made_at_once():
                 # Offline, making it only registers the subscription: no need for a thread.
                 self._sync = self._make()
             else:
-                # Made once, on the pool, however many calls wait for it.
-                if self._making is None:
-                    self._making = _run(self._make)
-                sync = await asyncio.shield(self._making)
-                if self._sync is None:
-                    self._sync = sync
+                self._start_making()
         return self._sync
+
+    def _start_making(self) -> "asyncio.Future[_shadow.Shadow]":
+        if self._making is None:
+            self._making = _run(self._make)
+
+            def made(future: "asyncio.Future[_shadow.Shadow]") -> None:
+                if not future.cancelled() and future.exception() is None and self._sync is None:
+                    self._sync = future.result()
+
+            self._making.add_done_callback(made)
+        return self._making
+
+    async def _resolve(self) -> _shadow.Shadow:
+        sync = self._now()
+        if sync is not None:
+            return sync
+        return await asyncio.shield(self._start_making())
+
+    def _when_made(self, apply: Callable[[_shadow.Shadow], Any]) -> Any:
+        """Applies ``apply`` to the shadow now if it exists, else as soon as it is made (on the
+        loop, in the order of the calls). Returns what apply returned, or None when deferred."""
+        sync = self._now()
+        if sync is not None:
+            return apply(sync)
+
+        def made(future: "asyncio.Future[_shadow.Shadow]") -> None:
+            if future.cancelled():
+                return
+            if future.exception() is not None:
+                logger.error("a twinlink shadow could not be made", exc_info=future.exception())
+                return
+            try:
+                apply(future.result())
+            except Exception:
+                logger.exception("a deferred call on a twinlink shadow failed")
+
+        self._start_making().add_done_callback(made)
+        return None
+
+    def _register(self, register: Callable[[_shadow.Shadow], Registration]) -> Registration:
+        """A registration made now, or as soon as the shadow exists; remove() works in both cases."""
+        state: Dict[str, Any] = {"removed": False, "registration": None}
+
+        def apply(sync: _shadow.Shadow) -> Registration:
+            if not state["removed"]:
+                state["registration"] = register(sync)
+            return state["registration"]  # type: ignore[no-any-return]
+
+        made_now = self._when_made(apply)
+        if made_now is not None:
+            return made_now  # type: ignore[no-any-return]
+
+        def remove() -> None:
+            state["removed"] = True
+            registration = state["registration"]
+            if registration is not None:
+                registration.remove()
+
+        return Registration(remove)
+
+    def _made(self) -> _shadow.Shadow:
+        sync = self._now()
+        if sync is None:
+            raise _errors.InvalidState(
+                "this shadow is still being made (it subscribes first): await one of its calls, "
+                "e.g. get(), before reading its local document",
+                -12,
+            )
+        return sync
 
     def _stream(self, register: Callable[[_shadow.Shadow, Callable[[T], None]], Registration]) -> "Stream[T]":
         """A stream whose registration is made at this call: at once when the shadow is made or
-        can be made without waiting, else as soon as the loop runs (making it waits for the
-        broker's SUBACK on the pool)."""
+        can be made without waiting, else as soon as it is made."""
 
         async def start(stream: "Stream[T]") -> Callable[[], Any]:
             return register(await self._resolve(), stream._feed).remove
 
         stream: "Stream[T]" = Stream(start)
-        if self._sync is None and self._made_at_once():
-            self._sync = self._make()
-        if self._sync is not None:
-            stream._registered(register(self._sync, stream._feed).remove)
+        sync = self._now()
+        if sync is not None:
+            stream._registered(register(sync, stream._feed).remove)
         else:
             stream._start_soon()
         return stream
@@ -326,23 +411,37 @@ class Shadow:
         """The synchronous Shadow, once made."""
         return self._sync
 
+    @property
+    def device_id(self) -> str:
+        """The device whose shadow this is."""
+        return self._device_id
+
+    @property
+    def name(self) -> str:
+        """"" for the classic shadow."""
+        return self._name
+
     async def report(self, state: Dict[str, Any], *, timeout: float = 10.0) -> Document:
         """See twinlink.Shadow.report(); no thread waits. Cancelling the task ends the wait (the
         report stays queued and is still sent)."""
-        shadow = await self._resolve()
-        native, text, ms = shadow._native, _shadow._dumps(state, "state"), milliseconds(timeout, "timeout")
+        text, ms = _shadow._dumps(state, "state"), milliseconds(timeout, "timeout")
+        native = (await self._resolve())._native
         return await _await_operation(lambda done: native.report_start(text, ms, done), native.cancel, _document)
 
-    async def report_nowait(self, state: Dict[str, Any]) -> None:
-        (await self._resolve()).report_nowait(state)
+    def report_nowait(self, state: Dict[str, Any]) -> None:
+        """As report(), without waiting (a plain call, as in twinlink.Shadow)."""
+        text = _shadow._dumps(state, "state")
+        self._when_made(lambda sync: sync._native.report_async(text))
 
     async def desire(self, state: Dict[str, Any], *, timeout: float = 10.0) -> Document:
-        shadow = await self._resolve()
-        native, text, ms = shadow._native, _shadow._dumps(state, "state"), milliseconds(timeout, "timeout")
+        text, ms = _shadow._dumps(state, "state"), milliseconds(timeout, "timeout")
+        native = (await self._resolve())._native
         return await _await_operation(lambda done: native.desire_start(text, ms, done), native.cancel, _document)
 
-    async def desire_nowait(self, state: Dict[str, Any]) -> None:
-        (await self._resolve()).desire_nowait(state)
+    def desire_nowait(self, state: Dict[str, Any]) -> None:
+        """As desire(), without waiting (a plain call)."""
+        text = _shadow._dumps(state, "state")
+        self._when_made(lambda sync: sync._native.desire_async(text))
 
     async def update(self, request: Dict[str, Any], *, timeout: float = 10.0) -> Document:
         shadow = await self._resolve()
@@ -357,22 +456,41 @@ class Shadow:
         shadow = await self._resolve()
         await _run(shadow.delete, timeout=timeout)
 
-    async def document(self) -> Document:
-        """The local copy (see twinlink.Shadow.document)."""
-        return (await self._resolve()).document
+    @property
+    def document(self) -> Document:
+        """The local copy (see twinlink.Shadow.document), without waiting."""
+        return self._made().document
 
-    async def on_delta(
+    @property
+    def reported(self) -> Document:
+        return self._made().reported
+
+    @property
+    def desired(self) -> Document:
+        return self._made().desired
+
+    @property
+    def delta(self) -> Document:
+        """What desired asks for and reported does not show yet ({} when in sync)."""
+        return self._made().delta
+
+    def on_delta(
         self, callback: Callable[[Any, int], Any], path: Optional[str] = None, *, initial: bool = True
     ) -> Registration:
         """Calls ``callback(delta, version)`` on this loop for every delta (a coroutine function
         is run as a task); first with the delta pending at registration, unless ``initial`` is
-        False (see twinlink.Shadow.on_delta)."""
-        shadow = await self._resolve()
-        return shadow.on_delta(_on_loop(asyncio.get_running_loop(), callback), path, initial=initial)
+        False (see twinlink.Shadow.on_delta). A plain call: returns the Registration at once."""
+        if not callable(callback):
+            raise TypeError("callback must be callable")
+        on_loop = _on_loop(asyncio.get_running_loop(), callback, self._errors, "shadow delta")
+        return self._register(lambda sync: sync.on_delta(on_loop, path, initial=initial))
 
-    async def on_change(self, callback: Callable[[Document], Any]) -> Registration:
-        shadow = await self._resolve()
-        return shadow.on_change(_on_loop(asyncio.get_running_loop(), callback))
+    def on_change(self, callback: Callable[[Document], Any]) -> Registration:
+        """Calls ``callback(document)`` on this loop after every accepted change. A plain call."""
+        if not callable(callback):
+            raise TypeError("callback must be callable")
+        on_loop = _on_loop(asyncio.get_running_loop(), callback, self._errors, "shadow change")
+        return self._register(lambda sync: sync.on_change(on_loop))
 
     def deltas(self, path: Optional[str] = None, *, initial: bool = True) -> "Stream[Delta]":
         """The deltas as they come: ``async for delta in shadow.deltas(): ...`` (Delta: ``.state``
@@ -394,8 +512,19 @@ class Shadow:
 
     async def close(self) -> None:
         """Frees a shadow made with ``client.shadow()`` (see twinlink.Shadow.close)."""
+        if self._making is not None and self._sync is None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._making)
         if self._sync is not None:
             await _run(self._sync.close)
+
+    @property
+    def closed(self) -> bool:
+        return self._sync is not None and self._sync.closed
+
+    def __repr__(self) -> str:
+        name = f" {self._name!r}" if self._name else ""
+        return f"<twinlink.aio.Shadow{name} of {self._device_id!r}>"
 
 
 # -- datapoints ------------------------------------------------------------------------------
@@ -424,6 +553,14 @@ class Datapoints:
     def stats(self) -> DatapointStats:
         return self.sync.stats()
 
+    async def close(self) -> None:
+        """Stops a pipeline made with ``client.datapoints()`` (see twinlink.Datapoints.close)."""
+        await _run(self.sync.close)
+
+    @property
+    def closed(self) -> bool:
+        return self.sync.closed
+
 
 # -- connection events -----------------------------------------------------------------------
 
@@ -450,7 +587,17 @@ class _Connection:
 
     def on_connection(self, callback: Callable[[ConnectionEvent], Any]) -> Registration:
         """Calls ``callback(event)`` on this loop for every connection state change."""
-        return self.sync.on_connection(_on_loop(asyncio.get_running_loop(), callback))  # type: ignore[no-any-return]
+        if not callable(callback):
+            raise TypeError("the connection callback must be callable")
+        on_loop = _on_loop(asyncio.get_running_loop(), callback, self.sync._errors, "connection")
+        return self.sync.on_connection(on_loop)  # type: ignore[no-any-return]
+
+    def on_error(self, callback: ErrorHook) -> Registration:
+        """Calls ``callback(exception, kind)`` on this loop for every exception raised in a
+        callback (see twinlink.Device.on_error); an exception raised in it is only logged."""
+        if not callable(callback):
+            raise TypeError("on_error must be callable")
+        return self.sync.on_error(_on_loop(asyncio.get_running_loop(), callback, None, "on_error"))  # type: ignore[no-any-return]
 
     def events(self) -> "Stream[ConnectionEvent]":
         """The connection events as they come: ``async for event in dev.events(): ...``.
@@ -472,6 +619,21 @@ def _connect(native: Any, timeout: float) -> "Awaitable[None]":
     return _await_operation(lambda done: native.connect_start(ms, done), native.cancel, _nothing)
 
 
+def _add_error_hook(sync: Any, on_error: Optional[ErrorHook]) -> None:
+    """The ``on_error=`` option of an aio object: called on the loop running at construction, or
+    on the thread of the failed callback when there is none."""
+    if on_error is None:
+        return
+    if not callable(on_error):
+        raise TypeError("on_error must be callable")
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        sync.on_error(on_error)
+    else:
+        sync.on_error(_on_loop(loop, on_error, None, "on_error"))
+
+
 class Client(_Connection):
     """An MQTT client for asyncio (see twinlink.Client). ``async with`` connects and closes."""
 
@@ -484,8 +646,10 @@ class Client(_Connection):
         timeout: float = 10.0,
         **options: "Unpack[ClientOptions]",
     ) -> None:
+        on_error = options.pop("on_error", None)  # type: ignore[misc]
         self.sync = _client.Client(broker, connect=False, **options)
         self._timeout = timeout
+        _add_error_hook(self.sync, on_error)
 
     @classmethod
     def _wrap(cls, sync: _client.Client) -> "Client":
@@ -500,6 +664,10 @@ class Client(_Connection):
 
     async def connect(self, timeout: Optional[float] = None) -> None:
         await _connect(self.sync._native, self._timeout if timeout is None else timeout)
+
+    def start(self) -> None:
+        """Starts connecting in the background and returns at once."""
+        self.sync.start()
 
     async def close(self, timeout: float = 5.0) -> None:
         await _run(self.sync.close, timeout)
@@ -535,6 +703,16 @@ class Client(_Connection):
         self.sync.publish(topic, payload, qos, retain, on_complete=completed)
         return await done
 
+    async def publish_wait(
+        self, topic: str, payload: _client.Payload, qos: int = 1, retain: bool = False, timeout: float = 10.0
+    ) -> None:
+        """As twinlink.Client.publish_wait(): publish() with a deadline (Timeout: the message
+        stays queued)."""
+        try:
+            await asyncio.wait_for(self.publish(topic, payload, qos, retain), milliseconds(timeout, "timeout") / 1000)
+        except asyncio.TimeoutError:
+            raise _errors.Timeout(f"publish to {topic!r} not acknowledged within {timeout} s", -3) from None
+
     def publish_nowait(self, topic: str, payload: _client.Payload, qos: int = 1, retain: bool = False) -> int:
         """Queues a message and returns its id at once."""
         return self.sync.publish(topic, payload, qos, retain)
@@ -565,12 +743,22 @@ class Client(_Connection):
         persist_path: Optional[PathLike] = None,
         request_timeout: Optional[float] = None,
     ) -> Shadow:
-        """A shadow of any device (see twinlink.Client.shadow), made on first use."""
+        """A shadow of any device (see twinlink.Client.shadow). Offline it is made at once;
+        connected, making it (which waits for the broker) starts at once on the pool."""
         sync = self.sync
-        return Shadow(
+        shadow = Shadow(
             lambda: sync.shadow(device_id, name, persist_path=persist_path, request_timeout=request_timeout),
             lambda: not sync.is_connected,
+            device_id,
+            name or "",
+            sync._errors,
         )
+        shadow._now()
+        return shadow
+
+    def datapoints(self, device_id: str, **options: "Unpack[DatapointOptions]") -> Datapoints:
+        """A datapoint pipeline of ``device_id`` on this client (see twinlink.Client.datapoints)."""
+        return Datapoints(self.sync.datapoints(device_id, **options))
 
     def stats(self) -> ClientStats:
         return self.sync.stats()
@@ -590,8 +778,10 @@ class Device(_Connection):
         timeout: float = 10.0,
         **options: "Unpack[DeviceOptions]",
     ) -> None:
+        on_error = options.pop("on_error", None)  # type: ignore[misc]
         self.sync = _device.Device(device_id, broker, connect=False, **options)
         self._timeout = timeout
+        _add_error_hook(self.sync, on_error)
         self._shadows: Dict[str, Shadow] = {}
         self._client: Optional[Client] = None
         self._datapoints: Optional[Datapoints] = None
@@ -601,6 +791,11 @@ class Device(_Connection):
         return self.sync.id
 
     async def connect(self, timeout: Optional[float] = None) -> None:
+        """Connects and waits until online (see twinlink.Device.connect). Before connecting, the
+        classic shadow is made (offline that only registers its subscription), so that
+        ``dev.shadow`` is usable at once afterwards: its document properties and registrations
+        never wait."""
+        self.shadow._now()
         await _connect(self.sync._native.client(), self._timeout if timeout is None else timeout)
 
     async def close(self, timeout: float = 5.0) -> None:
@@ -633,7 +828,7 @@ class Device(_Connection):
         shadow = self._shadows.get(name)
         if shadow is None:
             sync = self.sync
-            shadow = Shadow(lambda: sync.shadow_named(name), lambda: not sync.is_connected)
+            shadow = Shadow(lambda: sync.shadow_named(name), lambda: not sync.is_connected, sync.id, name, sync._errors)
             self._shadows[name] = shadow
         return shadow
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union
 
 from . import _native
 from ._errors import InvalidState
-from ._events import ConnectionEvents, Listener, Registration
+from ._events import ConnectionEvents, ErrorHook, ErrorHooks, Listener, Registration
 from ._options import (
     Brokers,
     PathLike,
@@ -87,7 +87,11 @@ class Client:
         timeout: float = 10.0,
         **options: "Unpack[ClientOptions]",
     ) -> None:
-        self._events = ConnectionEvents()
+        self._errors = ErrorHooks()
+        on_error = options.pop("on_error", None)
+        if on_error is not None:
+            self._errors.add(on_error)
+        self._events = ConnectionEvents(self._errors)
         on_connection = options.pop("on_connection", None)
         if on_connection is not None:
             self._events.add(on_connection)
@@ -105,10 +109,11 @@ class Client:
 
     @classmethod
     def _borrowed(
-        cls, native: "_native.Client", events: ConnectionEvents, shadow_defaults: Dict[str, Any]
+        cls, native: "_native.Client", events: ConnectionEvents, shadow_defaults: Dict[str, Any], errors: ErrorHooks
     ) -> "Client":
         """The client of a Device: closed with the device."""
         self = cls.__new__(cls)
+        self._errors = errors
         self._events = events
         self._shadow_defaults = shadow_defaults
         self._owned = False
@@ -166,6 +171,14 @@ class Client:
         dispatcher thread. Returns a Registration whose remove() unregisters it."""
         return self._events.add(callback)
 
+    def on_error(self, callback: ErrorHook) -> Registration:
+        """Calls ``callback(exception, kind)`` for every exception raised in a callback of this
+        client (message handlers, connection listeners, shadow handlers, publish completions, drop
+        callbacks), on the thread that ran it, after it was logged. ``kind`` names the callback:
+        "message", "connection", "shadow delta", "shadow change", "publish", "datapoint drop". An
+        exception raised in ``callback`` is only logged. Returns a Registration."""
+        return self._errors.add(callback)
+
     def stats(self) -> ClientStats:
         return ClientStats._from_dict(self._native.stats())
 
@@ -183,8 +196,13 @@ class Client:
         ``on_complete(message_id, error)`` is called once it is acknowledged (error None) or has
         failed (Timeout, Dropped, Canceled), on the dispatcher thread. Raises QueueFull when the
         offline queue is full (policy "reject_new")."""
-        callback = None if on_complete is None else _completion(on_complete)
+        callback = None if on_complete is None else self._errors.guard("publish", _completion(on_complete))
         return self._native.publish(topic, payload_bytes(payload), qos, retain, callback)
+
+    def publish_nowait(self, topic: str, payload: Payload, qos: int = 1, retain: bool = False) -> int:
+        """Queues a message and returns its id at once (publish() without on_complete; the name
+        twinlink.aio.Client uses for the call that does not wait)."""
+        return self._native.publish(topic, payload_bytes(payload), qos, retain, None)
 
     def publish_wait(
         self, topic: str, payload: Payload, qos: int = 1, retain: bool = False, timeout: float = 10.0
@@ -203,7 +221,7 @@ class Client:
         def received(topic: str, payload: bytes, qos: int, retained: bool) -> None:
             callback(Message(topic, payload, qos, retained))
 
-        return Subscription(self._native, filter, self._native.subscribe(filter, qos, received))
+        return Subscription(self._native, filter, self._native.subscribe(filter, qos, self._errors.guard("message", received)))
 
     # -- shadows and datapoints of any device --------------------------------------------------
 
@@ -221,13 +239,13 @@ class Client:
         defaults = self._shadow_defaults
         timeout = defaults["request_timeout"] if request_timeout is None else request_timeout
         options = shadow_options(defaults["profile"], timeout, name, persist_path)
-        return Shadow(_native.Shadow(self._native, device_id, options), device_id, name or "", owned=True)
+        return Shadow(_native.Shadow(self._native, device_id, options), device_id, name or "", owned=True, errors=self._errors)
 
     def datapoints(self, device_id: str, **options: "Unpack[DatapointOptions]") -> Datapoints:
         """A datapoint pipeline of ``device_id`` on this client (a Device has its own:
         ``dev.datapoints``). Closed with the client."""
         taken = _Taken(options)
-        native_options = datapoint_options(taken)
+        native_options = datapoint_options(taken, self._errors)
         taken.finish("datapoints()")
         return Datapoints(_native.Datapoints(self._native, device_id, native_options), owned=True)
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from . import _native
 from ._errors import Error
-from ._events import ConnectionEvents, Listener, Registration
+from ._events import ConnectionEvents, ErrorHook, ErrorHooks, Listener, Registration
 from ._log import logger
 from ._options import Brokers, broker_list, device_options, milliseconds
 from ._types import ConnectionState, DeviceStats
@@ -51,11 +51,15 @@ class Device:
     ) -> None:
         if not isinstance(device_id, str):
             raise TypeError(f"device_id must be a str, not {type(device_id).__name__}")
-        self._events = ConnectionEvents()
+        self._errors = ErrorHooks()
+        on_error = options.pop("on_error", None)
+        if on_error is not None:
+            self._errors.add(on_error)
+        self._events = ConnectionEvents(self._errors)
         on_connection = options.pop("on_connection", None)
         if on_connection is not None:
             self._events.add(on_connection)
-        native_options, self._shadow_defaults = device_options(broker_list(broker), options, self._events)
+        native_options, self._shadow_defaults = device_options(broker_list(broker), options, self._events, self._errors)
         self._native = _native.Device(device_id, native_options)
         self._lock = threading.Lock()
         self._client: Optional[Client] = None
@@ -122,6 +126,15 @@ class Device:
         dispatcher thread. Returns a Registration whose remove() unregisters it."""
         return self._events.add(callback)
 
+    def on_error(self, callback: ErrorHook) -> Registration:
+        """Calls ``callback(exception, kind)`` for every exception raised in a callback of this
+        device (connection listeners, shadow delta and change handlers, message handlers,
+        publish completions, the drop callback), on the thread that ran it, after it was logged.
+        ``kind`` names the callback: "connection", "shadow delta", "shadow change", "message",
+        "publish", "datapoint drop". An exception raised in ``callback`` is only logged. Also
+        the ``on_error=`` option. Returns a Registration whose remove() unregisters it."""
+        return self._errors.add(callback)
+
     # -- the parts ----------------------------------------------------------------------------
 
     @property
@@ -129,7 +142,7 @@ class Device:
         """The device's MQTT client, for publish() and subscribe() on topics of your own."""
         with self._lock:
             if self._client is None:
-                self._client = Client._borrowed(self._native.client(), self._events, self._shadow_defaults)
+                self._client = Client._borrowed(self._native.client(), self._events, self._shadow_defaults, self._errors)
             return self._client
 
     @property
@@ -146,7 +159,7 @@ class Device:
         if shadow is None:
             native = self._native.shadow(name)
             with self._lock:
-                shadow = self._shadows.setdefault(name, Shadow(native, self.id, name, owned=False))
+                shadow = self._shadows.setdefault(name, Shadow(native, self.id, name, owned=False, errors=self._errors))
         return shadow
 
     @property

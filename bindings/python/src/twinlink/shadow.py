@@ -7,7 +7,7 @@ from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional
 
 from . import _native
 from ._errors import InvalidState
-from ._events import Registration
+from ._events import ErrorHooks, Registration
 from ._options import milliseconds
 
 __all__ = ["Shadow", "Delta"]
@@ -42,13 +42,24 @@ class Shadow:
     docs/protocol.md.
     """
 
-    def __init__(self, native: "_native.Shadow", device_id: str, name: str, owned: bool) -> None:
+    def __init__(
+        self, native: "_native.Shadow", device_id: str, name: str, owned: bool, errors: Optional[ErrorHooks] = None
+    ) -> None:
         self._native = native
         self._owned = owned
-        #: the device whose shadow this is
-        self.device_id = device_id
-        #: "" for the classic shadow
-        self.name = name
+        self._device_id = device_id
+        self._name = name
+        self._errors = errors if errors is not None else ErrorHooks()
+
+    @property
+    def device_id(self) -> str:
+        """The device whose shadow this is."""
+        return self._device_id
+
+    @property
+    def name(self) -> str:
+        """"" for the classic shadow."""
+        return self._name
 
     def report(self, state: Mapping[str, Any], *, timeout: float = 10.0) -> Document:
         """Merges ``state`` into reported (None values delete keys) and waits until the cloud
@@ -120,7 +131,7 @@ class Shadow:
         def delta(text: str, version: int) -> None:
             callback(json.loads(text), version)
 
-        return self._handler(self._native.on_delta(path, delta, bool(initial)))
+        return self._handler(self._native.on_delta(path, self._errors.guard("shadow delta", delta), bool(initial)))
 
     def on_change(self, callback: Callable[[Document], Any]) -> Registration:
         """Calls ``callback(document)`` after every accepted change (the local document, as
@@ -131,7 +142,7 @@ class Shadow:
         def changed(text: str) -> None:
             callback(json.loads(text))
 
-        return self._handler(self._native.on_change(changed))
+        return self._handler(self._native.on_change(self._errors.guard("shadow change", changed)))
 
     def _handler(self, handler_id: int) -> Registration:
         native = self._native
