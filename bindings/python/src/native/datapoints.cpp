@@ -1,6 +1,7 @@
 // record() is the hot path: one pybind11 call, a type switch and the C call, with the GIL held
 // (recording never waits unless the backpressure policy is "block"; then the GIL is released).
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -164,7 +165,8 @@ tl_status record_value(tl_datapoints* dp, const char* name, py::handle value, in
 }
 
 // A one-dimensional array of numbers from Python: a view of a contiguous float64 or int64 buffer
-// (numpy array, array.array('d'/'q'), memoryview), or a copy of any other sequence of numbers.
+// (numpy array, array.array('d'/'q'), memoryview), a one-pass conversion of any other numeric
+// buffer (float32, smaller integers, strided views), or a copy of any other sequence of numbers.
 class Column {
 public:
     enum Kind { kDouble, kInt64 };
@@ -191,25 +193,101 @@ private:
         return format[0] != '\0' && format[1] == '\0' ? format[0] : '?';
     }
 
-    // True when the buffer could be used as it is.
+    // True when the object's buffer was read: in place when it is a contiguous float64 or int64
+    // buffer, else converted in one pass over its elements in C++ (float32, int8..int64, uint8..
+    // uint64, strided views such as a[::2] or a column of a 2-D array). False for what the buffer
+    // protocol cannot describe here (big-endian, half floats, ...): copied as a sequence then.
     bool view(py::handle object, const char* what, bool integers_only) {
-        if (PyObject_GetBuffer(object.ptr(), &view_, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) != 0) {
-            PyErr_Clear();  // not contiguous: read it element by element
+        if (PyObject_GetBuffer(object.ptr(), &view_, PyBUF_RECORDS_RO) != 0) {
+            PyErr_Clear();
             return false;
         }
         has_view_ = true;
         if (view_.ndim > 1) invalid(std::string(what) + " must be one-dimensional");
         const char code = format_code(view_.format);
-        const bool is_double = code == 'd' && view_.itemsize == 8;
-        const bool is_int64 = (code == 'q' || code == 'l') && view_.itemsize == 8;
-        if (!(is_int64 || (is_double && !integers_only))) {
+        if (code == '?') {
+            // '?' is also what format_code returns for formats it does not know: tell them apart.
+            const char* f = view_.format;
+            if (f != nullptr && (f[0] == '?' || ((f[0] == '@' || f[0] == '=' || f[0] == '<') && f[1] == '?')))
+                throw py::type_error(std::string(what) + " must hold numbers, not bool");
+        }
+        const Py_ssize_t itemsize = view_.itemsize;
+        const Py_ssize_t n = view_.ndim == 0 ? 1 : view_.shape[0];
+        const Py_ssize_t stride = view_.ndim == 0 || view_.strides == nullptr ? itemsize : view_.strides[0];
+        const bool contiguous = stride == itemsize;
+        const bool is_double = code == 'd' && itemsize == 8;
+        const bool is_int64 = (code == 'q' || code == 'l') && itemsize == 8;
+        if (view_.ndim == 1 && contiguous && (is_int64 || (is_double && !integers_only))) {
+            kind_ = is_double ? kDouble : kInt64;
+            data_ = view_.buf;
+            size_ = static_cast<size_t>(n);
+            return true;
+        }
+        const bool floating = (code == 'd' && itemsize == 8) || (code == 'f' && itemsize == 4);
+        const bool is_signed = code == 'b' || code == 'h' || code == 'i' || code == 'l' || code == 'q';
+        const bool is_unsigned = code == 'B' || code == 'H' || code == 'I' || code == 'L' || code == 'Q';
+        const bool integral = (is_signed || is_unsigned) && (itemsize == 1 || itemsize == 2 || itemsize == 4 || itemsize == 8);
+        if (view_.ndim != 1 || !(floating || integral)) {
             PyBuffer_Release(&view_);
             has_view_ = false;
             return false;
         }
-        kind_ = is_double ? kDouble : kInt64;
-        data_ = view_.buf;
-        size_ = static_cast<size_t>(view_.len / view_.itemsize);
+        const char* base = static_cast<const char*>(view_.buf);
+        auto at = [&](Py_ssize_t i) { return base + i * stride; };
+        if (floating) {
+            auto read = [&](Py_ssize_t i) -> double {
+                if (itemsize == 8) {
+                    double d;
+                    std::memcpy(&d, at(i), 8);
+                    return d;
+                }
+                float f;
+                std::memcpy(&f, at(i), 4);
+                return static_cast<double>(f);
+            };
+            if (integers_only) {
+                kind_ = kInt64;
+                int64s_.resize(static_cast<size_t>(n));
+                for (Py_ssize_t i = 0; i < n; ++i) int64s_[static_cast<size_t>(i)] = from_double_ms(read(i));
+                data_ = int64s_.data();
+            } else {
+                kind_ = kDouble;
+                doubles_.resize(static_cast<size_t>(n));
+                for (Py_ssize_t i = 0; i < n; ++i) doubles_[static_cast<size_t>(i)] = read(i);
+                data_ = doubles_.data();
+            }
+        } else {
+            kind_ = kInt64;
+            int64s_.resize(static_cast<size_t>(n));
+            for (Py_ssize_t i = 0; i < n; ++i) {
+                const char* p = at(i);
+                int64_t v = 0;
+                if (is_signed) {
+                    switch (itemsize) {
+                        case 1: { int8_t x; std::memcpy(&x, p, 1); v = x; break; }
+                        case 2: { int16_t x; std::memcpy(&x, p, 2); v = x; break; }
+                        case 4: { int32_t x; std::memcpy(&x, p, 4); v = x; break; }
+                        default: std::memcpy(&v, p, 8); break;
+                    }
+                } else {
+                    uint64_t u = 0;
+                    switch (itemsize) {
+                        case 1: { uint8_t x; std::memcpy(&x, p, 1); u = x; break; }
+                        case 2: { uint16_t x; std::memcpy(&x, p, 2); u = x; break; }
+                        case 4: { uint32_t x; std::memcpy(&x, p, 4); u = x; break; }
+                        default: std::memcpy(&u, p, 8); break;
+                    }
+                    if (u > static_cast<uint64_t>(INT64_MAX))
+                        invalid(std::string(what) + " holds an unsigned value above the int64 range");
+                    v = static_cast<int64_t>(u);
+                }
+                int64s_[static_cast<size_t>(i)] = v;
+            }
+            data_ = int64s_.data();
+        }
+        size_ = static_cast<size_t>(n);
+        PyBuffer_Release(&view_);  // converted: the buffer is not needed any more
+        has_view_ = false;
         return true;
     }
 

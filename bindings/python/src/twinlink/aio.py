@@ -537,7 +537,6 @@ class Datapoints:
     def __init__(self, sync: _SyncDatapoints) -> None:
         self.sync = sync
         self.record = sync.record  # type: ignore[method-assign]
-        self.record_many = sync.record_many  # type: ignore[method-assign]
 
     def record(self, name: str, value: Value, timestamp: Timestamp = None) -> None:
         self.sync.record(name, value, timestamp)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 from . import _native
 from ._errors import InvalidState
@@ -17,6 +17,33 @@ Value = Union[float, int, bool, str, Dict[str, Any]]
 Timestamp = Any
 
 
+def columns(values: Any, timestamps: Any) -> Tuple[Any, Any]:
+    """pandas and numpy.datetime64 inputs of record_many() as what the extension reads: numpy
+    arrays, converted by numpy in one pass (never element by element in Python)."""
+    if timestamps is None and type(values).__module__.startswith("pandas") and hasattr(values, "index"):
+        index = values.index
+        if getattr(getattr(index, "dtype", None), "kind", None) != "M":
+            raise TypeError(
+                "a pandas Series needs a DatetimeIndex for its timestamps (or pass timestamps=), "
+                f"not a {type(index).__name__}"
+            )
+        values, timestamps = values.to_numpy(), index
+    elif hasattr(values, "to_numpy") and type(values).__module__.startswith("pandas"):
+        values = values.to_numpy()
+    if timestamps is not None and getattr(getattr(timestamps, "dtype", None), "kind", None) == "M":
+        timestamps = _milliseconds(timestamps)
+    return values, timestamps
+
+
+def _milliseconds(datetimes: Any) -> Any:
+    """datetime64 values (numpy array, pandas DatetimeIndex or Series) as int64 milliseconds."""
+    if getattr(datetimes, "tz", None) is not None:  # a tz-aware DatetimeIndex: its UTC instants
+        datetimes = datetimes.tz_convert("UTC").tz_localize(None)
+    if hasattr(datetimes, "to_numpy"):
+        datetimes = datetimes.to_numpy()
+    return datetimes.astype("datetime64[ms]").astype("int64")
+
+
 class Datapoints:
     """The datapoint pipeline of a device (tl_datapoints): record() appends to memory and returns
     at once; a batcher thread encodes batches and publishes them at QoS 1. Safe to use from any
@@ -25,9 +52,8 @@ class Datapoints:
     def __init__(self, native: "_native.Datapoints", owned: bool) -> None:
         self._native = native
         self._owned = owned
-        # The hot paths go straight to the native methods.
+        # The hot path goes straight to the native method.
         self.record = native.record  # type: ignore[method-assign]
-        self.record_many = native.record_many  # type: ignore[method-assign]
 
     def record(self, name: str, value: Value, timestamp: Timestamp = None) -> None:  # noqa: F811
         """Records one point of series ``name`` at ``timestamp`` (default: now): an int is
@@ -36,10 +62,15 @@ class Datapoints:
         Raises InvalidArgument, QueueFull, Timeout."""
         self._native.record(name, value, timestamp)
 
-    def record_many(self, name: str, values: Any, timestamps: Optional[Any] = None) -> None:  # noqa: F811
+    def record_many(self, name: str, values: Any, timestamps: Optional[Any] = None) -> None:
         """Records many points of one series at once, all or nothing. ``values`` is a sequence
-        of numbers or a buffer of float64 or int64 (a numpy array, ``array('d')``, a memoryview),
-        used without a copy; ``timestamps`` the same in int64 milliseconds, or None for now."""
+        of numbers or a one-dimensional buffer (a numpy array, ``array('d')``, a memoryview):
+        float64 and int64 buffers are used without a copy, other numeric ones (float32, smaller
+        integers, strided views) converted in one pass in C++. ``timestamps``: the same in
+        milliseconds since the epoch, or an array of numpy.datetime64 (a pandas DatetimeIndex),
+        or None for now. A pandas Series with a DatetimeIndex gives both values and timestamps.
+        Arrays of 4096 points or more are recorded without the GIL."""
+        values, timestamps = columns(values, timestamps)
         self._native.record_many(name, values, timestamps)
 
     def flush(self, timeout: float = 10.0) -> None:
