@@ -267,18 +267,19 @@ class Cloud:
     """``twinlink serve --broker URI --db PATH``: the shadow service (and datapoint sink) of the
     repository's C++ build."""
 
-    def __init__(self, broker_uri: str, directory: Path) -> None:
+    def __init__(self, broker_uri: str, directory: Path, *extra: str) -> None:
         if not os.access(TWINLINK_CLI, os.X_OK):
             raise FixtureError(f"{TWINLINK_CLI} is missing: run `make build` first")
         self.broker_uri = broker_uri
         self.db = directory / "cloud.db"
         self.log = directory / "serve.log"
         self.process: Optional[subprocess.Popen] = None
+        self.extra = list(extra)  # more options of `twinlink serve`, e.g. "--profile", "aws"
 
     def start(self) -> "Cloud":
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [str(TWINLINK_CLI), "serve", "--broker", self.broker_uri, "--db", str(self.db)],
+                [str(TWINLINK_CLI), "serve", "--broker", self.broker_uri, "--db", str(self.db), *self.extra],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
