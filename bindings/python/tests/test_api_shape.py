@@ -5,6 +5,7 @@ differences that are meant are listed here, each with its reason; anything else 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 
 import pytest
@@ -19,6 +20,7 @@ WAITING = {
     "Client": {"connect", "disconnect", "close", "publish_wait", "subscribe"},
     "Shadow": {"report", "desire", "update", "get", "delete", "close"},
     "Datapoints": {"flush", "close"},
+    "ModelShadow": {"report", "desire"},
 }
 
 # Names only aio has.
@@ -28,10 +30,11 @@ AIO_ONLY = {
     "Client": {"sync", "events"},
     "Shadow": {"sync", "deltas", "changes"},  # async iterators of what on_delta/on_change give
     "Datapoints": {"sync"},
+    "ModelShadow": set(),
 }
 
 # Names only the synchronous API has: none.
-SYNC_ONLY = {"Device": set(), "Client": set(), "Shadow": set(), "Datapoints": set()}
+SYNC_ONLY = {"Device": set(), "Client": set(), "Shadow": set(), "Datapoints": set(), "ModelShadow": set()}
 
 # Same name, another kind (name -> (sync kind, aio kind)).
 OTHER_KIND = {
@@ -41,6 +44,11 @@ OTHER_KIND = {
     # subscribe waits for the SUBACK in both; sync takes a callback, aio returns a Stream.
     # close(): a device's shadow is closed with its device, the other shadows wait for the unsubscribe.
 }
+
+
+@dataclasses.dataclass
+class State:
+    led: str = "off"
 
 
 def kind(obj, name):
@@ -75,6 +83,7 @@ def test_same_names_and_kinds(device_id):
                     "Client": (sync_app, aio_app),
                     "Shadow": (sync_dev.shadow, aio_dev.shadow),
                     "Datapoints": (sync_dev.datapoints, aio_dev.datapoints),
+                    "ModelShadow": (sync_dev.shadow.model(State), aio_dev.shadow.model(State)),
                 }
                 for what, (sync_obj, aio_obj) in pairs.items():
                     check(what, sync_obj, aio_obj)

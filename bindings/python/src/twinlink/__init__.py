@@ -58,6 +58,7 @@ from ._types import (
 from .client import Client, Subscription
 from .datapoints import Datapoints
 from .device import Device
+from ._model import ModelError, ModelShadow, Partial
 from .shadow import Delta, Shadow
 
 __version__ = "0.1.0"
@@ -80,6 +81,9 @@ __all__ = [
     "Subscription",
     "Registration",
     "Delta",
+    "ModelShadow",
+    "Partial",
+    "ModelError",
     "Message",
     "ConnectionEvent",
     "ConnectionState",

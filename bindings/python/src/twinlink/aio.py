@@ -492,6 +492,13 @@ class Shadow:
         on_loop = _on_loop(asyncio.get_running_loop(), callback, self._errors, "shadow change")
         return self._register(lambda sync: sync.on_change(on_loop))
 
+    def model(self, model: Any) -> Any:
+        """This shadow seen through ``model`` (see twinlink.Shadow.model): report() and desire()
+        awaited, handlers on the loop."""
+        from ._model import AsyncModelShadow
+
+        return AsyncModelShadow(self, model)
+
     def deltas(self, path: Optional[str] = None, *, initial: bool = True) -> "Stream[Delta]":
         """The deltas as they come: ``async for delta in shadow.deltas(): ...`` (Delta: ``.state``
         and ``.version``), starting with the delta pending at registration unless ``initial`` is

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, NamedTuple, Optional, Type, TypeVar
 
 from . import _native
 from ._errors import InvalidState
 from ._events import ErrorHooks, Registration
 from ._options import milliseconds
 
+if TYPE_CHECKING:
+    from ._model import ModelShadow
+
 __all__ = ["Shadow", "Delta"]
+
+M = TypeVar("M")
 
 Document = Dict[str, Any]
 
@@ -143,6 +148,14 @@ class Shadow:
             callback(json.loads(text))
 
         return self._handler(self._native.on_change(self._errors.guard("shadow change", changed)))
+
+    def model(self, model: Type[M]) -> "ModelShadow[M]":
+        """This shadow seen through ``model``, a dataclass or a pydantic model class:
+        ``reported``/``desired`` as instances, ``report(instance)``, deltas as a Partial of the
+        model, checked against the field types (see twinlink.ModelShadow)."""
+        from ._model import ModelShadow
+
+        return ModelShadow(self, model)
 
     def _handler(self, handler_id: int) -> Registration:
         native = self._native
