@@ -1,0 +1,249 @@
+use std::ptr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use twinlink_sys as sys;
+
+use crate::device::DeviceInner;
+use crate::error::{check, Error, Result};
+use crate::util::{c_string, millis};
+
+/// One value of a datapoint: what [`Datapoints::record`] accepts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value<'a> {
+    Float(f64),
+    Int(i64),
+    Bool(bool),
+    Text(&'a str),
+}
+
+impl From<f64> for Value<'_> {
+    fn from(v: f64) -> Self {
+        Value::Float(v)
+    }
+}
+impl From<f32> for Value<'_> {
+    fn from(v: f32) -> Self {
+        Value::Float(v.into())
+    }
+}
+impl From<i64> for Value<'_> {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<i32> for Value<'_> {
+    fn from(v: i32) -> Self {
+        Value::Int(v.into())
+    }
+}
+impl From<bool> for Value<'_> {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(v: &'a str) -> Self {
+        Value::Text(v)
+    }
+}
+impl<'a> From<&'a String> for Value<'a> {
+    fn from(v: &'a String) -> Self {
+        Value::Text(v)
+    }
+}
+
+/// A slice of values of one series: what [`Datapoints::record_many`] accepts (`&[f64]`,
+/// `&[i64]`).
+pub trait Series: sealed::Sealed {
+    #[doc(hidden)]
+    fn count(&self) -> usize;
+    #[doc(hidden)]
+    unsafe fn record(
+        &self,
+        raw: *mut sys::tl_datapoints,
+        name: *const std::ffi::c_char,
+        ts: *const i64,
+    ) -> sys::tl_status;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for [f64] {}
+    impl Sealed for [i64] {}
+}
+
+impl Series for [f64] {
+    fn count(&self) -> usize {
+        <[f64]>::len(self)
+    }
+    unsafe fn record(
+        &self,
+        raw: *mut sys::tl_datapoints,
+        name: *const std::ffi::c_char,
+        ts: *const i64,
+    ) -> sys::tl_status {
+        sys::tl_datapoints_record_many_double(raw, name, self.as_ptr(), ts, self.len())
+    }
+}
+
+impl Series for [i64] {
+    fn count(&self) -> usize {
+        <[i64]>::len(self)
+    }
+    unsafe fn record(
+        &self,
+        raw: *mut sys::tl_datapoints,
+        name: *const std::ffi::c_char,
+        ts: *const i64,
+    ) -> sys::tl_status {
+        sys::tl_datapoints_record_many_int64(raw, name, self.as_ptr(), ts, self.len())
+    }
+}
+
+/// Counters of the datapoint pipeline (see `tl_datapoint_stats` in the C header).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DatapointStats {
+    /// Points accepted.
+    pub recorded: u64,
+    /// Points in closed batches.
+    pub batched: u64,
+    /// Batches closed.
+    pub batches: u64,
+    /// Batch publishes started (resends included).
+    pub sent: u64,
+    pub acked_batches: u64,
+    pub acked_points: u64,
+    pub dropped_points: u64,
+    pub dropped_batches: u64,
+    /// Refused by a record call.
+    pub rejected_points: u64,
+    /// Found unacknowledged in the spool at start.
+    pub recovered_batches: u64,
+    /// Recorded, not yet in a closed batch.
+    pub pending_points: u64,
+    /// Closed, not yet delivered.
+    pub backlog_batches: u64,
+    pub backlog_points: u64,
+    pub backlog_bytes: u64,
+    pub spooled_bytes: u64,
+    /// Confirmed stored by the sink's receipts.
+    pub confirmed_batches: u64,
+    pub confirmed_points: u64,
+    /// Batches sent again because no receipt came in time.
+    pub receipt_timeouts: u64,
+}
+
+/// The device's datapoint pipeline: record telemetry, stream it in batches.
+///
+/// `Send + Sync` and cheap to clone; it keeps its device alive. Recording never waits for the
+/// network.
+#[derive(Clone)]
+pub struct Datapoints {
+    // Keeps the device, which owns the C pipeline, alive.
+    _device: Arc<DeviceInner>,
+    raw: *mut sys::tl_datapoints,
+}
+
+// SAFETY: the C ABI allows a pipeline to be used from any thread at once; it is borrowed from
+// the device, which `_device` keeps alive.
+unsafe impl Send for Datapoints {}
+unsafe impl Sync for Datapoints {}
+
+impl Datapoints {
+    pub(crate) fn new(device: Arc<DeviceInner>, raw: *mut sys::tl_datapoints) -> Datapoints {
+        Datapoints { _device: device, raw }
+    }
+
+    /// Records one point of series `name` now. `value`: `f64`, `i64`, `bool` or `&str`.
+    pub fn record<'a>(&self, name: &str, value: impl Into<Value<'a>>) -> Result<()> {
+        self.record_raw(name, value.into(), sys::TL_NOW)
+    }
+
+    /// Records one point at `timestamp_ms` (milliseconds since the Unix epoch).
+    pub fn record_at<'a>(&self, name: &str, value: impl Into<Value<'a>>, timestamp_ms: i64) -> Result<()> {
+        if timestamp_ms == sys::TL_NOW {
+            return Err(Error::invalid("timestamp i64::MIN is reserved (it means now)"));
+        }
+        self.record_raw(name, value.into(), timestamp_ms)
+    }
+
+    fn record_raw(&self, name: &str, value: Value<'_>, ts: i64) -> Result<()> {
+        let name = c_string("series name", name)?;
+        // SAFETY: valid pipeline and C strings for the call.
+        let status = unsafe {
+            match value {
+                Value::Float(v) => sys::tl_datapoints_record_double(self.raw, name.as_ptr(), v, ts),
+                Value::Int(v) => sys::tl_datapoints_record_int64(self.raw, name.as_ptr(), v, ts),
+                Value::Bool(v) => sys::tl_datapoints_record_bool(self.raw, name.as_ptr(), v.into(), ts),
+                Value::Text(v) => {
+                    let v = c_string("value", v)?;
+                    sys::tl_datapoints_record_string(self.raw, name.as_ptr(), v.as_ptr(), ts)
+                }
+            }
+        };
+        check(status)
+    }
+
+    /// Records many points of one series at once, all or nothing. `timestamps_ms` (one per
+    /// value, milliseconds since the epoch) or `None` for "now".
+    pub fn record_many<S: Series + ?Sized>(&self, name: &str, values: &S, timestamps_ms: Option<&[i64]>) -> Result<()> {
+        if let Some(ts) = timestamps_ms {
+            if ts.len() != values.count() {
+                return Err(Error::invalid(format!(
+                    "{} timestamps for {} values (expected one per value)",
+                    ts.len(),
+                    values.count()
+                )));
+            }
+        }
+        let name = c_string("series name", name)?;
+        let ts = timestamps_ms.map_or(ptr::null(), <[i64]>::as_ptr);
+        // SAFETY: valid pipeline; the slices hold len() elements.
+        check(unsafe { values.record(self.raw, name.as_ptr(), ts) })
+    }
+
+    /// Closes the open batches and waits up to `timeout` until every point recorded before
+    /// the call is delivered.
+    pub fn flush(&self, timeout: Duration) -> Result<()> {
+        // SAFETY: valid pipeline.
+        check(unsafe { sys::tl_datapoints_flush(self.raw, millis(timeout)) })
+    }
+
+    /// The pipeline's counters.
+    pub fn stats(&self) -> Result<DatapointStats> {
+        let mut raw = sys::tl_datapoint_stats {
+            struct_size: std::mem::size_of::<sys::tl_datapoint_stats>(),
+            ..Default::default()
+        };
+        // SAFETY: valid pipeline; struct_size set.
+        check(unsafe { sys::tl_datapoints_get_stats(self.raw, &mut raw) })?;
+        Ok(DatapointStats {
+            recorded: raw.recorded,
+            batched: raw.batched,
+            batches: raw.batches,
+            sent: raw.sent,
+            acked_batches: raw.acked_batches,
+            acked_points: raw.acked_points,
+            dropped_points: raw.dropped_points,
+            dropped_batches: raw.dropped_batches,
+            rejected_points: raw.rejected_points,
+            recovered_batches: raw.recovered_batches,
+            pending_points: raw.pending_points,
+            backlog_batches: raw.backlog_batches,
+            backlog_points: raw.backlog_points,
+            backlog_bytes: raw.backlog_bytes,
+            spooled_bytes: raw.spooled_bytes,
+            confirmed_batches: raw.confirmed_batches,
+            confirmed_points: raw.confirmed_points,
+            receipt_timeouts: raw.receipt_timeouts,
+        })
+    }
+}
+
+impl std::fmt::Debug for Datapoints {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Datapoints").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,56 @@
+//! twinlink: device shadows and datapoints over MQTT, a safe binding of libtwinlink's C ABI.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use serde_json::json;
+//!
+//! # fn main() -> Result<(), twinlink::Error> {
+//! let device = twinlink::Device::builder("sensor-1")
+//!     .broker("mqtt://127.0.0.1:1883")
+//!     .connect(Duration::from_secs(5))?;
+//! let points = device.datapoints()?;
+//! points.record("temperature", 21.5)?;
+//! points.flush(Duration::from_secs(5))?;
+//! let shadow = device.shadow()?;
+//! shadow.report(&json!({"firmware": "1.2.0"}), Duration::from_secs(5))?;
+//! let _led = shadow.on_delta(|delta, version| println!("delta v{version}: {delta}"))?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Threads
+//!
+//! [`Device`], [`Shadow`] and [`Datapoints`] are `Send + Sync`: the C library lets every handle
+//! be used from any thread at once. Closures run on the device's dispatcher thread, one at a
+//! time; they must be `Send + 'static`. A closure may call any method of this crate.
+//!
+//! # Panics in closures
+//!
+//! A panic inside a closure given to twinlink is caught before it can unwind into C, written to
+//! stderr and counted ([`callback_panics`]); the process goes on.
+//!
+//! # Drop order
+//!
+//! Handles share ownership of the device: it is disconnected and freed when the last
+//! [`Device`], [`Shadow`], [`Datapoints`] and [`DeltaHandler`] is dropped, in whatever order.
+
+mod callback;
+mod datapoints;
+mod device;
+mod error;
+mod shadow;
+mod util;
+
+pub use callback::callback_panics;
+pub use datapoints::{DatapointStats, Datapoints, Series, Value};
+pub use device::{ConnectionEvent, ConnectionState, Delivery, Device, DeviceBuilder, Encoding};
+pub use error::{Error, ErrorKind, Result};
+pub use shadow::{DeltaHandler, Shadow};
+
+/// The version of the libtwinlink that is loaded ("MAJOR.MINOR.PATCH").
+pub fn library_version() -> &'static str {
+    // SAFETY: static storage, never NULL.
+    unsafe { std::ffi::CStr::from_ptr(twinlink_sys::tl_version()) }
+        .to_str()
+        .unwrap_or("")
+}
