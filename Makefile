@@ -10,6 +10,7 @@
 #   make wheel           a Python wheel carrying libtwinlink and Paho (auditwheel), checked in a fresh venv
 #   make test-node       the Node binding (addon against build/'s libtwinlink), then its node --test suite
 #   make node-pack       the npm tarball with a prebuilt linux-x64 addon, installed and checked in temporary projects
+#   make test-rust       the Rust binding's cargo tests (against build/'s libtwinlink), clippy and rustfmt
 #   make bench           build, then scripts/bench and the Python and Node benchmarks
 #   make clean           remove the build directories
 
@@ -41,7 +42,7 @@ WHEEL_DIR := build/python/dist
 WHEELHOUSE := build/python/wheelhouse
 
 .PHONY: all bootstrap build test $(TEST_SUITES) test-sanitize test-valgrind demo bench clean python wheel \
-  node test-node node-pack bench-node
+  node test-node node-pack bench-node test-rust
 
 # The Node binding: npm packages from scripts/bootstrap node, and the addon compiled in
 # bindings/node/build/ against the libtwinlink of build/ (so it is not compiled twice).
@@ -97,6 +98,23 @@ node-pack: build
 	@scripts/bootstrap node
 	$(NODE_DIR)/scripts/prebuild $(CURDIR)/$(BUILD_DIR) $(CURDIR)/build/node
 	$(NODE_DIR)/scripts/check-pack $(CURDIR)/build/node/twinlink-*.tgz
+
+# The Rust binding links build/'s libtwinlink (TWINLINK_LIB_DIR, so it is not compiled a second time
+# by the crate's bundled CMake build) and its tests use build/'s `twinlink serve`, hence `build`.
+RUST_DIR := bindings/rust
+RUST_ENV := PATH="$$HOME/.cargo/bin:$$PATH" CARGO_BUILD_JOBS=$(JOBS) \
+  TWINLINK_LIB_DIR=$(CURDIR)/$(BUILD_DIR)/capi TWINLINK_CLI=$(CURDIR)/$(BUILD_DIR)/tools/twinlink/twinlink \
+  LD_LIBRARY_PATH=$(CURDIR)/$(BUILD_DIR)/capi$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH}
+
+test-rust: build
+	@scripts/bootstrap rust
+	cd $(RUST_DIR) && $(RUST_ENV) cargo test --workspace --locked
+	cd $(RUST_DIR) && if $(RUST_ENV) cargo clippy --version >/dev/null 2>&1; then \
+	  $(RUST_ENV) cargo clippy --workspace --all-targets --locked -- -D warnings; \
+	else echo "test-rust: clippy is not installed, skipped"; fi
+	cd $(RUST_DIR) && if $(RUST_ENV) cargo fmt --version >/dev/null 2>&1; then \
+	  $(RUST_ENV) cargo fmt --all --check; \
+	else echo "test-rust: rustfmt is not installed, skipped"; fi
 
 bench-node: build node
 	cd $(NODE_DIR) && $(NODE_ENV) node bench/bench.js

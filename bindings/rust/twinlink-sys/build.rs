@@ -1,18 +1,53 @@
-//! Finds libtwinlink for the link. With the `bundled` feature (the default) it is built from the
-//! repository's sources with CMake (the source tree is the repository this crate sits in, or
-//! `TWINLINK_SOURCE_DIR`); without it, an installed libtwinlink is found through pkg-config
-//! (`twinlink.pc`). Either way the header directory is passed on to dependent build scripts as
+//! Finds libtwinlink for the link, in this order:
+//!
+//! 1. `TWINLINK_LIB_DIR`: a directory holding an already built libtwinlink.so (a CMake build's
+//!    `capi/`), with the headers in `TWINLINK_INCLUDE_DIR` (default: the repository's
+//!    `capi/include`). The program then needs that directory on its library path at run time.
+//! 2. With the `bundled` feature (the default): built from the repository's sources with CMake
+//!    (the source tree is the repository this crate sits in, or `TWINLINK_SOURCE_DIR`).
+//! 3. Without it: an installed libtwinlink, found through pkg-config (`twinlink.pc`).
+//!
+//! Either way the header directory is passed on to dependent build scripts as
 //! `DEP_TWINLINK_INCLUDE`.
 
 use std::env;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    println!("cargo:rerun-if-env-changed=TWINLINK_SOURCE_DIR");
+    for variable in ["TWINLINK_SOURCE_DIR", "TWINLINK_LIB_DIR", "TWINLINK_INCLUDE_DIR"] {
+        println!("cargo:rerun-if-env-changed={variable}");
+    }
+    if let Some(dir) = env::var_os("TWINLINK_LIB_DIR") {
+        prebuilt(PathBuf::from(dir));
+        return;
+    }
     #[cfg(feature = "bundled")]
     bundled::build();
     #[cfg(not(feature = "bundled"))]
     installed();
+}
+
+fn prebuilt(library_dir: PathBuf) {
+    if !library_dir.join("libtwinlink.so").exists() {
+        fail(&format!(
+            "TWINLINK_LIB_DIR is {}, which has no libtwinlink.so (build the CMake target `twinlink` first)",
+            library_dir.display()
+        ));
+    }
+    let include = match env::var_os("TWINLINK_INCLUDE_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap()).join("../../../capi/include"),
+    };
+    if !include.join("twinlink.h").exists() {
+        fail(&format!(
+            "{} has no twinlink.h: set TWINLINK_INCLUDE_DIR to the directory of the C headers",
+            include.display()
+        ));
+    }
+    println!("cargo:rustc-link-search=native={}", library_dir.display());
+    println!("cargo:rustc-link-lib=dylib=twinlink");
+    println!("cargo:include={}", include.canonicalize().unwrap_or(include).display());
+    println!("cargo:lib_dir={}", library_dir.display());
 }
 
 #[cfg(not(feature = "bundled"))]
