@@ -32,7 +32,7 @@ VALGRIND_OPTIONS := --error-exitcode=1 --leak-check=full --errors-for-leak-kinds
   --num-callers=40 $(if $(VALGRIND_SUPPRESSIONS),--suppressions=$(abspath $(VALGRIND_SUPPRESSIONS)))
 
 # Every language adds its suite here (test-python, test-node, test-rust, ...); `make test` runs them all.
-TEST_SUITES := test-native test-python test-node
+TEST_SUITES := test-native test-python test-node test-rust
 
 # The Python binding: .venv is made by scripts/bootstrap; the extension's CMake build tree is
 # build/python/<tag>, kept between runs so that rebuilds are incremental.
@@ -42,7 +42,7 @@ WHEEL_DIR := build/python/dist
 WHEELHOUSE := build/python/wheelhouse
 
 .PHONY: all bootstrap build test $(TEST_SUITES) test-sanitize test-valgrind demo bench clean python wheel \
-  node test-node node-pack bench-node test-rust
+  node test-node node-pack bench-node
 
 # The Node binding: npm packages from scripts/bootstrap node, and the addon compiled in
 # bindings/node/build/ against the libtwinlink of build/ (so it is not compiled twice).
