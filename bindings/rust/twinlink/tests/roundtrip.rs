@@ -237,3 +237,38 @@ fn handles_outlive_the_device_in_any_drop_order() {
     points.flush(TIMEOUT).unwrap();
     assert_eq!(points.stats().unwrap().recorded, 200);
 }
+
+#[test]
+fn the_last_handle_may_be_dropped_inside_a_closure() {
+    let broker = Broker::start();
+    let freed = Arc::new(AtomicU32::new(0));
+
+    struct CountDrop(Arc<AtomicU32>);
+    impl Drop for CountDrop {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    // The closure owns the only Device handle and drops it when the connection is lost: the
+    // device is then freed off the dispatcher thread, after the closure returns.
+    let slot: Arc<Mutex<Option<Device>>> = Arc::new(Mutex::new(None));
+    let in_closure = slot.clone();
+    let token = CountDrop(freed.clone());
+    let device = Device::builder(device_id("self-drop"))
+        .broker(broker.uri())
+        .on_connection(move |event| {
+            let _ = &token;
+            if event.state == ConnectionState::Reconnecting {
+                drop(in_closure.lock().unwrap().take());
+            }
+        })
+        .connect(TIMEOUT)
+        .unwrap();
+    *slot.lock().unwrap() = Some(device);
+    drop(broker);
+    wait_until("the device and its closure to be freed", TIMEOUT, || {
+        freed.load(Ordering::SeqCst) == 1
+    });
+    assert!(slot.lock().unwrap().is_none());
+}
