@@ -10,46 +10,46 @@ use crate::util::{c_string, millis};
 
 /// One value of a datapoint: what [`Datapoints::record`] accepts.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Value<'a> {
+pub enum PointValue<'a> {
     Float(f64),
     Int(i64),
     Bool(bool),
     Text(&'a str),
 }
 
-impl From<f64> for Value<'_> {
+impl From<f64> for PointValue<'_> {
     fn from(v: f64) -> Self {
-        Value::Float(v)
+        PointValue::Float(v)
     }
 }
-impl From<f32> for Value<'_> {
+impl From<f32> for PointValue<'_> {
     fn from(v: f32) -> Self {
-        Value::Float(v.into())
+        PointValue::Float(v.into())
     }
 }
-impl From<i64> for Value<'_> {
+impl From<i64> for PointValue<'_> {
     fn from(v: i64) -> Self {
-        Value::Int(v)
+        PointValue::Int(v)
     }
 }
-impl From<i32> for Value<'_> {
+impl From<i32> for PointValue<'_> {
     fn from(v: i32) -> Self {
-        Value::Int(v.into())
+        PointValue::Int(v.into())
     }
 }
-impl From<bool> for Value<'_> {
+impl From<bool> for PointValue<'_> {
     fn from(v: bool) -> Self {
-        Value::Bool(v)
+        PointValue::Bool(v)
     }
 }
-impl<'a> From<&'a str> for Value<'a> {
+impl<'a> From<&'a str> for PointValue<'a> {
     fn from(v: &'a str) -> Self {
-        Value::Text(v)
+        PointValue::Text(v)
     }
 }
-impl<'a> From<&'a String> for Value<'a> {
+impl<'a> From<&'a String> for PointValue<'a> {
     fn from(v: &'a String) -> Self {
-        Value::Text(v)
+        PointValue::Text(v)
     }
 }
 
@@ -157,27 +157,27 @@ impl Datapoints {
     }
 
     /// Records one point of series `name` now. `value`: `f64`, `i64`, `bool` or `&str`.
-    pub fn record<'a>(&self, name: &str, value: impl Into<Value<'a>>) -> Result<()> {
+    pub fn record<'a>(&self, name: &str, value: impl Into<PointValue<'a>>) -> Result<()> {
         self.record_raw(name, value.into(), sys::TL_NOW)
     }
 
     /// Records one point at `timestamp_ms` (milliseconds since the Unix epoch).
-    pub fn record_at<'a>(&self, name: &str, value: impl Into<Value<'a>>, timestamp_ms: i64) -> Result<()> {
+    pub fn record_at<'a>(&self, name: &str, value: impl Into<PointValue<'a>>, timestamp_ms: i64) -> Result<()> {
         if timestamp_ms == sys::TL_NOW {
             return Err(Error::invalid("timestamp i64::MIN is reserved (it means now)"));
         }
         self.record_raw(name, value.into(), timestamp_ms)
     }
 
-    fn record_raw(&self, name: &str, value: Value<'_>, ts: i64) -> Result<()> {
+    fn record_raw(&self, name: &str, value: PointValue<'_>, ts: i64) -> Result<()> {
         let name = c_string("series name", name)?;
         // SAFETY: valid pipeline and C strings for the call.
         let status = unsafe {
             match value {
-                Value::Float(v) => sys::tl_datapoints_record_double(self.raw, name.as_ptr(), v, ts),
-                Value::Int(v) => sys::tl_datapoints_record_int64(self.raw, name.as_ptr(), v, ts),
-                Value::Bool(v) => sys::tl_datapoints_record_bool(self.raw, name.as_ptr(), v.into(), ts),
-                Value::Text(v) => {
+                PointValue::Float(v) => sys::tl_datapoints_record_double(self.raw, name.as_ptr(), v, ts),
+                PointValue::Int(v) => sys::tl_datapoints_record_int64(self.raw, name.as_ptr(), v, ts),
+                PointValue::Bool(v) => sys::tl_datapoints_record_bool(self.raw, name.as_ptr(), v.into(), ts),
+                PointValue::Text(v) => {
                     let v = c_string("value", v)?;
                     sys::tl_datapoints_record_string(self.raw, name.as_ptr(), v.as_ptr(), ts)
                 }

@@ -42,7 +42,7 @@ mod shadow;
 mod util;
 
 pub use callback::callback_panics;
-pub use datapoints::{DatapointStats, Datapoints, Series, Value};
+pub use datapoints::{DatapointStats, Datapoints, PointValue, Series};
 pub use device::{ConnectionEvent, ConnectionState, Delivery, Device, DeviceBuilder, Encoding};
 pub use error::{Error, ErrorKind, Result};
 pub use shadow::{DeltaHandler, Shadow};
