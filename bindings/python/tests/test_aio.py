@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -134,7 +135,8 @@ def test_datapoints_and_callbacks_on_the_loop(broker, device_id):
         async with aio.Device(device_id, broker=broker.uri, batch_linger=0.05) as dev:
             dev.on_connection(lambda event: threads.append(asyncio.get_running_loop() is loop))
             dev.datapoints.record("temp", 21.5)
-            dev.datapoints.record_many("vib", [1.0, 2.0, 3.0], [1, 2, 3])
+            t0 = int(time.time() * 1000)
+            dev.datapoints.record_many("vib", [1.0, 2.0, 3.0], [t0, t0 + 1, t0 + 2])
             await dev.datapoints.flush(TIMEOUT)
             stats = dev.stats()
             assert stats.datapoints.acked_points == 4

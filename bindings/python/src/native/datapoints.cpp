@@ -248,7 +248,8 @@ private:
             if (integers_only) {
                 kind_ = kInt64;
                 int64s_.resize(static_cast<size_t>(n));
-                for (Py_ssize_t i = 0; i < n; ++i) int64s_[static_cast<size_t>(i)] = from_double_ms(read(i));
+                // Floating-point timestamps are seconds, as in record().
+                for (Py_ssize_t i = 0; i < n; ++i) int64s_[static_cast<size_t>(i)] = from_double_ms(read(i) * 1000.0);
                 data_ = int64s_.data();
             } else {
                 kind_ = kDouble;
@@ -322,7 +323,7 @@ private:
             for (Py_ssize_t i = 0; i < n; ++i) {
                 const double d = PyFloat_AsDouble(items[i]);
                 if (d == -1.0 && PyErr_Occurred()) throw py::error_already_set();
-                int64s_.push_back(from_double_ms(d));
+                int64s_.push_back(from_double_ms(d * 1000.0));  // seconds, as in record()
             }
             data_ = int64s_.data();
         } else {
@@ -369,6 +370,11 @@ void record_many(Datapoints& d, py::handle name, py::handle values, py::handle t
                     std::to_string(v.size()));
     }
     const int64_t* ts = t ? t->int64s() : nullptr;
+    for (size_t i = 0; t && i < t->size(); ++i)
+        if (ts[i] < kEarliestMs || ts[i] >= kLatestMs)
+            invalid("timestamps[" + std::to_string(i) + "] is " + std::to_string(ts[i]) +
+                    " ms since the epoch, outside 2000..2200: integers are milliseconds, floats seconds "
+                    "(as time.time() gives), or pass numpy.datetime64 values");
     tl_status status;
     {
         std::unique_ptr<GilRelease> nogil;

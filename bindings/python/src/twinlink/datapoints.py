@@ -66,9 +66,10 @@ class Datapoints:
         """Records many points of one series at once, all or nothing. ``values`` is a sequence
         of numbers or a one-dimensional buffer (a numpy array, ``array('d')``, a memoryview):
         float64 and int64 buffers are used without a copy, other numeric ones (float32, smaller
-        integers, strided views) converted in one pass in C++. ``timestamps``: the same in
-        milliseconds since the epoch, or an array of numpy.datetime64 (a pandas DatetimeIndex),
-        or None for now. A pandas Series with a DatetimeIndex gives both values and timestamps.
+        integers, strided views) converted in one pass in C++. ``timestamps``: the same, integers
+        in milliseconds since the epoch and floats in seconds (as in record()), or an array of
+        numpy.datetime64 (a pandas DatetimeIndex), or None for now; a time outside 2000..2200
+        raises InvalidArgument. A pandas Series with a DatetimeIndex gives both values and timestamps.
         Arrays of 4096 points or more are recorded without the GIL."""
         values, timestamps = columns(values, timestamps)
         self._native.record_many(name, values, timestamps)
