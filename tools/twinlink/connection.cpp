@@ -13,10 +13,11 @@ std::string default_broker() {
     return env && *env ? env : "mqtt://127.0.0.1:1883";
 }
 
-void add_connection_options(CommandLine& cli, const std::string& default_log_level) {
+void add_connection_options(CommandLine& cli, const std::string& default_log_level,
+                            const std::string& client_id_help) {
     cli.option("broker", "URI", "broker to connect to: mqtt://, mqtts://, ws://, wss://; several are tried in turn",
                default_broker(), true)
-        .option("client-id", "ID", "MQTT client id (default: a random one)")
+        .option("client-id", "ID", client_id_help)
         .option("username", "NAME", "MQTT user name")
         .option("password", "SECRET", "MQTT password (default: $TWINLINK_PASSWORD)")
         .option("tls-ca", "FILE", "PEM file of the CAs that sign the broker's certificate")

@@ -15,7 +15,8 @@ std::string default_broker();
 
 /// Declares --broker, --client-id, --username, --password, --tls-ca, --tls-cert, --tls-key,
 /// --tls-insecure and --log-level (with `default_log_level`).
-void add_connection_options(CommandLine& cli, const std::string& default_log_level);
+void add_connection_options(CommandLine& cli, const std::string& default_log_level,
+                            const std::string& client_id_help = "MQTT client id (default: a random one)");
 
 /// Declares --profile and --prefix.
 void add_topic_options(CommandLine& cli);

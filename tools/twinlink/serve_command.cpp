@@ -47,13 +47,12 @@ int serve(const std::vector<std::string>& args) {
 #endif
                     ".\nPrints \"twinlink serve: ready\" on stderr once it answers; stops on SIGINT or SIGTERM.");
     cli.option("db", "PATH", "SQLite database file, created when missing (\":memory:\" for none)");
-    add_connection_options(cli, "info");
+    add_connection_options(cli, "info",
+                           "MQTT client id of the persistent session (default: twinlink-serve; one per instance)");
     add_topic_options(cli);
     cli.option("max-payload", "BYTES", "largest shadow request accepted (larger ones get 413)", "65536");
     cli.flag("clean-session",
-             "start a clean MQTT session (by default serve keeps a persistent session under a stable client\n"
-             "id, twinlink-serve unless --client-id says otherwise, so the broker keeps what devices send\n"
-             "while serve is down)");
+             "no persistent session (the broker then keeps nothing for serve while it is down)");
     cli.epilog("example:\n  twinlink serve --broker mqtt://127.0.0.1:1883 --db cloud.db");
     if (!cli.parse(args, 0, 0)) return kExitOk;
     if (!cli.given("db")) throw UsageError("--db PATH is required");
