@@ -67,7 +67,7 @@ Client::Impl::Impl(ClientOptions options)
     detail::validate_client_options(opts_, brokers_);
     // Lines logged on Paho's threads are written by the dispatcher.
     log_.set_deferral([this](std::function<void()> write) { post_task(std::move(write)); });
-    connect_options_ = detail::make_connect_options(opts_, brokers_, [this](const std::string& msg) {
+    detail::fill_connect_options(connect_options_, opts_, brokers_, [this](const std::string& msg) {
         PahoCallback scope(*this);
         std::lock_guard<std::mutex> lock(mu_);
         if (tls_error_.empty()) tls_error_ = msg;

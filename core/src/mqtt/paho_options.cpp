@@ -53,9 +53,8 @@ void validate_client_options(const ClientOptions& o, const std::vector<BrokerUri
     }
 }
 
-mqtt::connect_options make_connect_options(const ClientOptions& o, const std::vector<BrokerUri>& brokers,
-                                           std::function<void(const std::string&)> on_tls_error) {
-    mqtt::connect_options c;
+void fill_connect_options(mqtt::connect_options& c, const ClientOptions& o, const std::vector<BrokerUri>& brokers,
+                          std::function<void(const std::string&)> on_tls_error) {
     if (o.mqtt_version == MqttVersion::V5) {
         c.set_mqtt_version(MQTTVERSION_5);
         c.set_clean_start(o.clean_session);
@@ -94,7 +93,6 @@ mqtt::connect_options make_connect_options(const ClientOptions& o, const std::ve
         ssl.set_error_handler(std::move(on_tls_error));
         c.set_ssl(std::move(ssl));
     }
-    return c;
 }
 
 ConnectFailure classify_connect_failure(const mqtt::exception& e, const std::string& brokers,

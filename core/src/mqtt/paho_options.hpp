@@ -16,9 +16,14 @@ namespace twinlink::detail {
 /// Checks what Paho would only reject late or obscurely; throws Error(InvalidArgument).
 void validate_client_options(const ClientOptions& options, const std::vector<BrokerUri>& brokers);
 
-/// Connect options for every attempt. `on_tls_error` receives OpenSSL's message of a failed handshake.
-mqtt::connect_options make_connect_options(const ClientOptions& options, const std::vector<BrokerUri>& brokers,
-                                           std::function<void(const std::string&)> on_tls_error);
+/// Fills `c`, the connect options of every attempt, in place. `on_tls_error` receives OpenSSL's
+/// message of a failed handshake. In place because Paho C++ 1.2's connect_options keeps pointers
+/// from its C struct into its own members (the MQTT 5 connect properties among them) that a copy
+/// or move does not always point at the new object: a connect_options built elsewhere and moved
+/// into place handed Paho C a dangling properties pointer (AddressSanitizer: SEGV in
+/// MQTTProperties_copy with a persistent MQTT 5 session).
+void fill_connect_options(mqtt::connect_options& c, const ClientOptions& options,
+                          const std::vector<BrokerUri>& brokers, std::function<void(const std::string&)> on_tls_error);
 
 struct ConnectFailure {
     Status status;
