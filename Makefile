@@ -32,7 +32,9 @@ VALGRIND_OPTIONS := --error-exitcode=1 --leak-check=full --errors-for-leak-kinds
   --num-callers=40 $(if $(VALGRIND_SUPPRESSIONS),--suppressions=$(abspath $(VALGRIND_SUPPRESSIONS)))
 
 # Every language adds its suite here (test-python, test-node, test-rust, ...); `make test` runs them all.
-TEST_SUITES := test-native test-python test-node test-rust
+# pytest goes last: its closing line ("N passed") is the run's last word, where cargo's last one
+# counts the doc tests of a crate that has none.
+TEST_SUITES := test-native test-node test-rust test-python
 
 # The Python binding: .venv is made by scripts/bootstrap; the extension's CMake build tree is
 # build/python/<tag>, kept between runs so that rebuilds are incremental.
