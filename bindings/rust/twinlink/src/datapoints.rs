@@ -156,6 +156,11 @@ impl Datapoints {
         Datapoints { _device: device, raw }
     }
 
+    /// The C pipeline (valid while `self` lives), for the async module.
+    pub(crate) fn raw(&self) -> *mut sys::tl_datapoints {
+        self.raw
+    }
+
     /// Records one point of series `name` now. `value`: `f64`, `i64`, `bool` or `&str`.
     pub fn record<'a>(&self, name: &str, value: impl Into<PointValue<'a>>) -> Result<()> {
         self.record_raw(name, value.into(), sys::TL_NOW)

@@ -123,6 +123,11 @@ impl Device {
         }
     }
 
+    /// The C device (valid while `self` lives), for the async module.
+    pub(crate) fn raw(&self) -> *mut sys::tl_device {
+        self.inner.raw
+    }
+
     /// Connects (again, after [`Device::disconnect`]) and waits up to `timeout`.
     pub fn connect(&self, timeout: Duration) -> Result<()> {
         // SAFETY: raw is valid while self lives.

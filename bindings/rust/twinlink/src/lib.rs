@@ -34,6 +34,7 @@
 //! Handles share ownership of the device: it is disconnected and freed when the last
 //! [`Device`], [`Shadow`], [`Datapoints`] and [`DeltaHandler`] is dropped, in whatever order.
 
+mod asynchronous;
 mod callback;
 mod datapoints;
 mod device;
@@ -41,6 +42,9 @@ mod error;
 mod shadow;
 mod util;
 
+#[doc(hidden)]
+pub use asynchronous::operations_in_flight;
+pub use asynchronous::{Delta, DeltaStream, Operation, DEFAULT_MAX_QUEUE};
 pub use callback::callback_panics;
 pub use datapoints::{DatapointStats, Datapoints, PointValue, Series};
 pub use device::{ConnectionEvent, ConnectionState, Delivery, Device, DeviceBuilder, Encoding};

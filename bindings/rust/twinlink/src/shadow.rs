@@ -35,6 +35,11 @@ impl Shadow {
         Shadow { _device: device, raw }
     }
 
+    /// The C shadow (valid while `self` lives), for the async module.
+    pub(crate) fn raw(&self) -> *mut sys::tl_shadow {
+        self.raw
+    }
+
     /// Merges `reported` (which must serialize to a JSON object; `null` values delete keys) into
     /// the reported state and waits up to `timeout` for the cloud to accept it. Returns the
     /// update/accepted document. Offline, the report is queued and sent after reconnecting; on
