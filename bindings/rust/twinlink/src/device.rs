@@ -6,26 +6,15 @@ use std::time::Duration;
 use twinlink_sys as sys;
 
 use crate::callback::{guard, in_callback, Boxed};
+use crate::client::{Client, ClientInner};
 use crate::datapoints::Datapoints;
 use crate::error::{check, Error, Result};
+use crate::options::{
+    client_builder_methods, Backpressure, ClientConfig, ConnectionFn, DatapointConfig, Delivery, DropEvent, Encoding,
+    Fsync, Profile, RawDeviceOptions, ShadowConfig,
+};
 use crate::shadow::Shadow;
 use crate::util::{c_string, millis};
-
-/// How datapoint batches are encoded on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    Json,
-    Cbor,
-}
-
-/// When a datapoint batch counts as delivered and leaves the device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
-    /// At the broker's PUBACK: for sinks that send no receipts.
-    Broker,
-    /// When the sink's receipt says the batch is stored (the default).
-    Receipt,
-}
 
 /// The state of the device's connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +28,7 @@ pub enum ConnectionState {
 }
 
 impl ConnectionState {
-    fn from_raw(state: sys::tl_connection_state) -> ConnectionState {
+    pub(crate) fn from_raw(state: sys::tl_connection_state) -> ConnectionState {
         match state {
             sys::TL_STATE_DISCONNECTED => ConnectionState::Disconnected,
             sys::TL_STATE_CONNECTING => ConnectionState::Connecting,
@@ -64,8 +53,6 @@ pub struct ConnectionEvent {
     /// Consecutive failed attempts so far.
     pub attempt: u32,
 }
-
-type ConnectionFn = dyn FnMut(&ConnectionEvent) + Send;
 
 /// The owner of the C device. Shared (through `Arc`) by [`Device`] and every handle made from
 /// it, so the device is freed after the last of them, whatever order they are dropped in.
@@ -115,11 +102,10 @@ impl Device {
     pub fn builder(device_id: impl Into<String>) -> DeviceBuilder {
         DeviceBuilder {
             device_id: device_id.into(),
-            brokers: Vec::new(),
-            client_id: None,
-            encoding: None,
-            delivery: None,
-            on_connection: None,
+            client: ClientConfig::default(),
+            datapoints: DatapointConfig::default(),
+            shadow: ShadowConfig::default(),
+            profile: None,
         }
     }
 
@@ -154,6 +140,20 @@ impl Device {
         ConnectionState::from_raw(unsafe { sys::tl_client_state(sys::tl_device_client(self.inner.raw)) })
     }
 
+    /// The device's own MQTT connection as a [`Client`]: publish and subscribe on it, read its
+    /// [`stats`](Client::stats), or bind the shadows of other devices to it. The client keeps the
+    /// device alive (the device frees it).
+    pub fn client(&self) -> Client {
+        // SAFETY: valid device; the client it returns is borrowed until tl_device_free.
+        let raw = unsafe { sys::tl_device_client(self.inner.raw) };
+        Client {
+            inner: Arc::new(ClientInner {
+                raw,
+                device: Some(self.inner.clone()),
+            }),
+        }
+    }
+
     /// The device's classic shadow (created on first use; the same one on later calls).
     pub fn shadow(&self) -> Result<Shadow> {
         self.shadow_raw(None)
@@ -175,7 +175,7 @@ impl Device {
                 &mut raw,
             )
         })?;
-        Ok(Shadow::new(self.inner.clone(), raw))
+        Ok(Shadow::of_device(self.inner.clone(), raw))
     }
 
     /// The device's datapoint pipeline (created on first use).
@@ -196,98 +196,160 @@ impl std::fmt::Debug for Device {
     }
 }
 
-/// Options of a [`Device`]; made by [`Device::builder`].
+/// Options of a [`Device`]; made by [`Device::builder`]. Every setter of the C ABI's
+/// `tl_client_options_*` (the connection), `tl_datapoint_options_*`, `tl_shadow_options_*` and
+/// `tl_device_options_*` has a method here.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use twinlink::{Backpressure, Device, Encoding, Fsync};
+///
+/// # fn main() -> Result<(), twinlink::Error> {
+/// let device = Device::builder("sensor-1")
+///     .broker("mqtt://127.0.0.1:1883")
+///     .credentials("sensor-1", Some("secret"))
+///     .encoding(Encoding::Cbor)
+///     .batch_limits(500, 64 * 1024, Duration::from_millis(200))
+///     .spool("/var/lib/sensor/spool", 64 << 20, Fsync::Interval(Duration::from_secs(1)))
+///     .backpressure(Backpressure::Block, Duration::from_millis(500))
+///     .on_drop(|event| eprintln!("dropped {} points: {}", event.points, event.reason))
+///     .shadow_persist_dir("/var/lib/sensor/shadows")
+///     .connect(Duration::from_secs(10))?;
+/// # Ok(())
+/// # }
+/// ```
 pub struct DeviceBuilder {
     device_id: String,
-    brokers: Vec<String>,
-    client_id: Option<String>,
-    encoding: Option<Encoding>,
-    delivery: Option<Delivery>,
-    on_connection: Option<Box<ConnectionFn>>,
+    client: ClientConfig,
+    datapoints: DatapointConfig,
+    shadow: ShadowConfig,
+    profile: Option<(Profile, Option<String>)>,
 }
 
 impl DeviceBuilder {
-    /// Adds a broker URI (`mqtt://host[:port]`, `mqtts://`, `ws://`, `wss://`); several are
-    /// tried in turn. At least one is required.
-    pub fn broker(mut self, uri: impl Into<String>) -> Self {
-        self.brokers.push(uri.into());
+    client_builder_methods!();
+
+    /// The topic profile of the device's shadows and default topics (default
+    /// [`Profile::Twinlink`] with prefix `tl`).
+    pub fn profile(mut self, profile: Profile) -> Self {
+        let prefix = self.profile.take().and_then(|(_, prefix)| prefix);
+        self.profile = Some((profile, prefix));
         self
     }
 
-    /// The MQTT client id (default: the device id).
-    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
-        self.client_id = Some(client_id.into());
+    /// The topic prefix of [`Profile::Twinlink`] (default `tl`).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        let profile = self.profile.take().map_or(Profile::Twinlink, |(profile, _)| profile);
+        self.profile = Some((profile, Some(prefix.into())));
+        self
+    }
+
+    /// The datapoint batch topic; `{device}` is replaced, `{series}` routes each series to its
+    /// own topic. Default `{prefix}/{device}/dp`.
+    pub fn datapoint_topic(mut self, topic: impl Into<String>) -> Self {
+        self.datapoints.topic = Some(topic.into());
         self
     }
 
     /// How datapoint batches are encoded (default JSON).
     pub fn encoding(mut self, encoding: Encoding) -> Self {
-        self.encoding = Some(encoding);
+        self.datapoints.encoding = Some(encoding);
+        self
+    }
+
+    /// A batch closes at `max_points` points, `max_bytes` encoded bytes (1 KiB to 256 MiB) or
+    /// `linger` after its first point, whichever comes first. Default 5000, 64 KiB, 500 ms.
+    pub fn batch_limits(mut self, max_points: usize, max_bytes: usize, linger: Duration) -> Self {
+        self.datapoints.batch_limits = Some((max_points, max_bytes, linger));
+        self
+    }
+
+    /// A durable spool in `dir` (created if missing) holding at most `max_bytes` of
+    /// undelivered batches, synced to disk as `fsync` says. Batches left by an earlier run are
+    /// sent first. Default: no spool (memory only).
+    pub fn spool(mut self, dir: impl AsRef<std::path::Path>, max_bytes: u64, fsync: Fsync) -> Self {
+        self.datapoints.spool = Some((dir.as_ref().into(), max_bytes, fsync));
+        self
+    }
+
+    /// Memory bounds: undelivered batches without a spool (default 16 MiB) and points not yet
+    /// batched (default 1000000).
+    pub fn backlog(mut self, max_backlog_bytes: usize, max_pending_points: usize) -> Self {
+        self.datapoints.backlog = Some((max_backlog_bytes, max_pending_points));
+        self
+    }
+
+    /// What recording does when the backlog is full, and how long [`Backpressure::Block`] waits.
+    /// Default [`Backpressure::DropOldest`], 1 s.
+    pub fn backpressure(mut self, policy: Backpressure, block_timeout: Duration) -> Self {
+        self.datapoints.backpressure = Some((policy, block_timeout));
+        self
+    }
+
+    /// Batches published and not yet acknowledged at most (default 16), and batches published
+    /// per second at most (0: no limit, the default).
+    pub fn sending(mut self, max_inflight_batches: u32, max_batches_per_second: f64) -> Self {
+        self.datapoints.sending = Some((max_inflight_batches, max_batches_per_second));
         self
     }
 
     /// When datapoint batches count as delivered (default [`Delivery::Receipt`]).
     pub fn delivery(mut self, delivery: Delivery) -> Self {
-        self.delivery = Some(delivery);
+        self.datapoints.delivery = Some(delivery);
         self
     }
 
-    /// Calls `f` on every connection state change, on the device's dispatcher thread (one call
-    /// at a time, in order). A panic in `f` is caught and reported, never propagated.
-    pub fn on_connection(mut self, f: impl FnMut(&ConnectionEvent) + Send + 'static) -> Self {
-        self.on_connection = Some(Box::new(f));
+    /// With [`Delivery::Receipt`]: a batch the broker acknowledged and no receipt confirmed
+    /// within `timeout` is sent again (default 10 s); at most `max_unconfirmed_batches` are
+    /// unconfirmed at once (default 64); receipts come on `topic` (`{device}` replaced; default
+    /// `{prefix}/{device}/receipts`).
+    pub fn receipts(mut self, timeout: Duration, max_unconfirmed_batches: u32, topic: Option<&str>) -> Self {
+        self.datapoints.receipts = Some((timeout, max_unconfirmed_batches, topic.map(str::to_string)));
         self
     }
 
-    /// Creates the device without connecting.
+    /// Calls `f` when datapoints are discarded (at most once a second per reason, summing up),
+    /// on the dispatcher thread. A panic in `f` is caught and reported.
+    pub fn on_drop(mut self, f: impl FnMut(&DropEvent) + Send + 'static) -> Self {
+        self.datapoints.on_drop = Some(Box::new(f));
+        self
+    }
+
+    /// How long a shadow update may go unanswered before it is resent (default 10 s).
+    pub fn shadow_request_timeout(mut self, timeout: Duration) -> Self {
+        self.shadow.request_timeout = Some(timeout);
+        self
+    }
+
+    /// A directory where each shadow keeps its last known document
+    /// (`<device>[.<name>].shadow.json`), read back at the next start.
+    pub fn shadow_persist_dir(mut self, dir: impl AsRef<std::path::Path>) -> Self {
+        self.shadow.persist_path = Some(dir.as_ref().into());
+        self
+    }
+
+    /// Creates the device without connecting (with a spool, its pipeline starts at once).
     pub fn build(self) -> Result<Device> {
         let id = c_string("device id", &self.device_id)?;
-        let client = ClientOptions::new()?;
-        for broker in &self.brokers {
-            let uri = c_string("broker URI", broker)?;
-            // SAFETY: valid options and C string.
-            check(unsafe { sys::tl_client_options_add_broker(client.0, uri.as_ptr()) })?;
-        }
-        if let Some(client_id) = &self.client_id {
-            let client_id = c_string("client id", client_id)?;
-            // SAFETY: valid options and C string.
-            check(unsafe { sys::tl_client_options_set_client_id(client.0, client_id.as_ptr()) })?;
-        }
-        if let Some(f) = self.on_connection {
-            let user_data = Boxed::<ConnectionFn>::into_user_data(f);
-            // SAFETY: the destroy function matches the user_data; on failure C calls it.
-            check(unsafe {
-                sys::tl_client_options_set_connection_callback(
-                    client.0,
-                    Some(connection_trampoline),
-                    user_data,
-                    Some(Boxed::<ConnectionFn>::destroy),
-                )
-            })?;
-        }
-        let datapoints = DatapointOptions::new()?;
-        if let Some(encoding) = self.encoding {
-            let raw = match encoding {
-                Encoding::Json => sys::TL_ENCODING_JSON,
-                Encoding::Cbor => sys::TL_ENCODING_CBOR,
-            };
-            // SAFETY: valid options.
-            check(unsafe { sys::tl_datapoint_options_set_encoding(datapoints.0, raw) })?;
-        }
-        if let Some(delivery) = self.delivery {
-            let mode = match delivery {
-                Delivery::Broker => sys::TL_DELIVERY_BROKER,
-                Delivery::Receipt => sys::TL_DELIVERY_RECEIPT,
-            };
-            // The C defaults for the receipt timeout (10 s) and window (64 batches).
-            // SAFETY: valid options; NULL keeps the default receipt topic.
-            check(unsafe { sys::tl_datapoint_options_set_delivery(datapoints.0, mode, 10_000, 64, ptr::null()) })?;
-        }
-        let device = DeviceOptions::new()?;
+        let client = self.client.into_raw()?;
+        let datapoints = self.datapoints.into_raw()?;
+        let device = RawDeviceOptions::new()?;
         // SAFETY: valid options; the setters copy what they are given.
         unsafe {
             check(sys::tl_device_options_set_client(device.0, client.0))?;
             check(sys::tl_device_options_set_datapoints(device.0, datapoints.0))?;
+            if !self.shadow.is_default() {
+                let shadow = self.shadow.into_raw()?;
+                check(sys::tl_device_options_set_shadow(device.0, shadow.0))?;
+            }
+            if let Some((profile, prefix)) = &self.profile {
+                let prefix = prefix.as_deref().map(|p| c_string("topic prefix", p)).transpose()?;
+                check(sys::tl_device_options_set_profile(
+                    device.0,
+                    profile.to_raw(),
+                    prefix.as_ref().map_or(ptr::null(), |p| p.as_ptr()),
+                ))?;
+            }
         }
         let mut raw = ptr::null_mut();
         // SAFETY: valid C string and options; raw written on success.
@@ -305,7 +367,7 @@ impl DeviceBuilder {
     }
 }
 
-unsafe extern "C" fn connection_trampoline(event: *const sys::tl_connection_event, user_data: *mut c_void) {
+pub(crate) unsafe extern "C" fn connection_trampoline(event: *const sys::tl_connection_event, user_data: *mut c_void) {
     guard("connection", || {
         // SAFETY: C passes a valid event for the call, and the user_data of the registration.
         let event = unsafe { &*event };
@@ -328,42 +390,3 @@ unsafe extern "C" fn connection_trampoline(event: *const sys::tl_connection_even
         unsafe { Boxed::<ConnectionFn>::with(user_data, |f| f(&event)) };
     });
 }
-
-macro_rules! owned_options {
-    ($name:ident, $raw:ty, $new:path, $free:path) => {
-        struct $name(*mut $raw);
-        impl $name {
-            fn new() -> Result<Self> {
-                let mut raw = ptr::null_mut();
-                // SAFETY: writes a new handle on success.
-                check(unsafe { $new(&mut raw) })?;
-                Ok($name(raw))
-            }
-        }
-        impl Drop for $name {
-            fn drop(&mut self) {
-                // SAFETY: ours, freed once.
-                unsafe { $free(self.0) }
-            }
-        }
-    };
-}
-
-owned_options!(
-    ClientOptions,
-    sys::tl_client_options,
-    sys::tl_client_options_new,
-    sys::tl_client_options_free
-);
-owned_options!(
-    DatapointOptions,
-    sys::tl_datapoint_options,
-    sys::tl_datapoint_options_new,
-    sys::tl_datapoint_options_free
-);
-owned_options!(
-    DeviceOptions,
-    sys::tl_device_options,
-    sys::tl_device_options_new,
-    sys::tl_device_options_free
-);

@@ -36,9 +36,11 @@
 
 mod asynchronous;
 mod callback;
+mod client;
 mod datapoints;
 mod device;
 mod error;
+mod options;
 mod shadow;
 mod util;
 
@@ -46,10 +48,12 @@ mod util;
 pub use asynchronous::operations_in_flight;
 pub use asynchronous::{Delta, DeltaStream, Operation, DEFAULT_MAX_QUEUE};
 pub use callback::callback_panics;
+pub use client::{Client, ClientBuilder, ClientStats, Message, Qos, Subscription};
 pub use datapoints::{DatapointStats, Datapoints, PointValue, Series};
-pub use device::{ConnectionEvent, ConnectionState, Delivery, Device, DeviceBuilder, Encoding};
+pub use device::{ConnectionEvent, ConnectionState, Device, DeviceBuilder};
 pub use error::{Error, ErrorKind, Result};
-pub use shadow::{DeltaHandler, Shadow};
+pub use options::{Backpressure, Delivery, DropEvent, Encoding, Fsync, LogLevel, MqttVersion, Overflow, Profile};
+pub use shadow::{DeltaHandler, Shadow, ShadowBuilder};
 
 /// The version of the libtwinlink that is loaded ("MAJOR.MINOR.PATCH").
 pub fn library_version() -> &'static str {
