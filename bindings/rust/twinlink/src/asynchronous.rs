@@ -605,3 +605,52 @@ impl std::fmt::Debug for DeltaStream {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn poll<T>(queue: &Queue<T>) -> Poll<Option<T>> {
+        let waker = futures::task::noop_waker();
+        queue.poll_next(&mut Context::from_waker(&waker))
+    }
+
+    #[test]
+    fn a_full_queue_drops_the_oldest_and_counts() {
+        let queue = Queue::new(2);
+        assert!(poll(&queue).is_pending());
+        for i in 0..5 {
+            queue.push(i);
+        }
+        assert_eq!(queue.dropped(), 3);
+        assert_eq!(queue.len(), 2);
+        assert_eq!(poll(&queue), Poll::Ready(Some(3)));
+        assert_eq!(poll(&queue), Poll::Ready(Some(4)));
+        assert!(poll(&queue).is_pending());
+        queue.push(5);
+        queue.close();
+        // Items queued before the close are still delivered, then the stream ends.
+        assert_eq!(poll(&queue), Poll::Ready(Some(5)));
+        assert_eq!(poll(&queue), Poll::Ready(None));
+    }
+
+    #[test]
+    fn a_push_wakes_the_polling_task() {
+        use std::sync::atomic::AtomicBool;
+        struct Flag(AtomicBool);
+        impl std::task::Wake for Flag {
+            fn wake(self: Arc<Self>) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let flag = Arc::new(Flag(AtomicBool::new(false)));
+        let waker = Waker::from(flag.clone());
+        let queue = Queue::new(DEFAULT_MAX_QUEUE);
+        assert!(queue.poll_next(&mut Context::from_waker(&waker)).is_pending());
+        std::thread::scope(|s| {
+            s.spawn(|| queue.push("x"));
+        });
+        assert!(flag.0.load(Ordering::SeqCst));
+        assert_eq!(poll(&queue), Poll::Ready(Some("x")));
+    }
+}

@@ -1,0 +1,168 @@
+//! One scenario of the async API, written against std and `futures` only, and run by
+//! tests/async_tokio.rs on tokio and by tests/async_std.rs on async-std. Each of those binaries
+//! holds this single test, so the thread count of the process is the scenario's alone.
+//!
+//! Every await is bounded: native operations by their own timeout, everything else by `bounded`
+//! with the runtime's sleep.
+
+use std::future::Future;
+use std::pin::pin;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::future::{join_all, select, Either};
+use futures::StreamExt;
+use serde_json::json;
+use twinlink::{ConnectionState, Delivery, Device, ErrorKind};
+
+use crate::common::{device_id, twinlink_cli, Broker, Cloud, TIMEOUT};
+
+/// `f`, or a panic naming `what` once `sleep(TIMEOUT)` is over first.
+async fn bounded<T, S: Future<Output = ()>>(what: &str, sleep: S, f: impl Future<Output = T>) -> T {
+    match select(pin!(f), pin!(sleep)).await {
+        Either::Left((value, _)) => value,
+        Either::Right(_) => panic!("timed out after {TIMEOUT:?} waiting for {what}"),
+    }
+}
+
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task").unwrap().count()
+}
+
+pub async fn run<S, F>(sleep: S)
+where
+    S: Fn(Duration) -> F,
+    F: Future<Output = ()>,
+{
+    let broker = Broker::start();
+    let _cloud = Cloud::start(&broker);
+    let id = device_id("async");
+
+    // connect_async
+    let device = Device::builder(&id)
+        .broker(broker.uri())
+        .connect_async(TIMEOUT)
+        .await
+        .expect("connect_async");
+    assert_eq!(device.state(), ConnectionState::Connected);
+    device
+        .connect_async(TIMEOUT)
+        .await
+        .expect("connect_async when connected");
+
+    // report_async, get_async; bounded() once here so that the runtime's timer exists before
+    // the threads are counted.
+    let shadow = device.shadow().unwrap();
+    let accepted = bounded(
+        "report_async",
+        sleep(TIMEOUT),
+        shadow.report_async(&json!({"firmware": "1.2.0"}), TIMEOUT),
+    )
+    .await
+    .expect("report_async");
+    assert_eq!(accepted["state"]["reported"]["firmware"], "1.2.0", "{accepted}");
+    let document = shadow.get_async(TIMEOUT).await.expect("get_async");
+    assert_eq!(document["state"]["reported"]["firmware"], "1.2.0", "{document}");
+
+    // 1000 reports awaited at once, on no thread of their own.
+    let before = threads();
+    let reports: Vec<_> = (0..1000)
+        .map(|i| shadow.report_async(&json!({ "n": i }), TIMEOUT))
+        .collect();
+    let results = bounded("1000 report_async", sleep(TIMEOUT * 3), join_all(reports)).await;
+    let after = threads();
+    let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(
+        failed.is_empty(),
+        "{} reports failed, the first: {}",
+        failed.len(),
+        failed[0]
+    );
+    assert!(
+        after <= before,
+        "threads: {before} before the 1000 reports, {after} after"
+    );
+    let document = shadow.get_async(TIMEOUT).await.unwrap();
+    assert_eq!(document["state"]["reported"]["n"], 999, "{document}");
+
+    // An error comes back through the future: a report that is not a JSON object.
+    let error = shadow.report_async(&json!([1, 2]), TIMEOUT).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{error}");
+
+    // flush_async: every point confirmed by the cloud's receipts.
+    let points = device.datapoints().unwrap();
+    for i in 0..1000i64 {
+        points.record("n", i).unwrap();
+    }
+    points.record_many("x", &[1.0, 2.0, 3.0][..], None).unwrap();
+    points.flush_async(TIMEOUT).await.expect("flush_async");
+    let stats = points.stats().unwrap();
+    assert_eq!(stats.recorded, 1003);
+    assert_eq!(stats.confirmed_points, 1003, "{stats:?}");
+
+    // Dropping a future cancels the native operation: on a broker without a cloud, a get waits
+    // for its 60 s timeout unless canceled; the C library releases it at once when it is.
+    let lonely = Broker::start();
+    let other = Device::builder(device_id("async-cancel"))
+        .broker(lonely.uri())
+        .delivery(Delivery::Broker)
+        .connect_async(TIMEOUT)
+        .await
+        .unwrap();
+    let other_shadow = other.shadow().unwrap();
+    let in_flight = twinlink::operations_in_flight();
+    let mut get = other_shadow.get_async(Duration::from_secs(60));
+    assert!(futures::poll!(&mut get).is_pending());
+    assert_eq!(twinlink::operations_in_flight(), in_flight + 1);
+    drop(get);
+    let deadline = Instant::now() + TIMEOUT;
+    while twinlink::operations_in_flight() > in_flight {
+        assert!(Instant::now() < deadline, "the dropped get was not released");
+        sleep(Duration::from_millis(10)).await;
+    }
+    // The device is still usable after a cancel.
+    other_shadow
+        .report_async(&json!({"x": 1}), Duration::from_millis(200))
+        .await
+        .unwrap_err();
+    drop(other);
+
+    // deltas(): a desire from a backend (the twinlink CLI, another process) arrives as a stream
+    // item.
+    let mut deltas = shadow.deltas().unwrap();
+    let status = Command::new(twinlink_cli())
+        .args(["shadow", "desire", &id, r#"{"led":"on"}"#, "--broker", &broker.uri()])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "twinlink shadow desire: {status}");
+    let delta = bounded("a delta", sleep(TIMEOUT), async {
+        loop {
+            let delta = deltas.next().await.expect("the delta stream ended");
+            if delta.state["led"] == "on" {
+                return delta;
+            }
+        }
+    })
+    .await;
+    assert!(delta.version > 0);
+    shadow.report_async(&json!({"led": "on"}), TIMEOUT).await.unwrap();
+    assert_eq!(deltas.dropped(), 0);
+
+    // A stream on a JSON pointer gets the value there, the pending delta first.
+    shadow
+        .desire_async(&json!({"led": "blink"}), TIMEOUT)
+        .await
+        .expect("desire_async");
+    let mut led = shadow.deltas_at("/led").unwrap();
+    let value = bounded("the pending delta at /led", sleep(TIMEOUT), async {
+        loop {
+            let delta = led.next().await.expect("the delta stream ended");
+            if delta.state == "blink" {
+                return delta.state;
+            }
+        }
+    })
+    .await;
+    assert_eq!(value, "blink");
+}
