@@ -1,13 +1,16 @@
 //! Finds libtwinlink for the link, in this order:
 //!
 //! 1. `TWINLINK_LIB_DIR`: a directory holding an already built libtwinlink.so (a CMake build's
-//!    `capi/`), with the headers in `TWINLINK_INCLUDE_DIR` (default: the repository's
-//!    `capi/include`). The program then needs that directory on its library path at run time.
-//! 2. With the `bundled` feature (the default): built from the repository's sources with CMake
-//!    (the source tree is the repository this crate sits in, or `TWINLINK_SOURCE_DIR`).
+//!    `capi/`, or an install's `lib/`), with the headers in `TWINLINK_INCLUDE_DIR` (default: the
+//!    repository's `capi/include`, else `<lib dir>/../include`). The program then needs that
+//!    directory on its library path at run time.
+//! 2. With the `bundled` feature (the default): built from twinlink's sources with CMake. The
+//!    source tree is `TWINLINK_SOURCE_DIR`, else the repository this crate sits in. The published
+//!    package does not carry the C++ sources (they need CMake, a C++17 compiler and Paho MQTT C++
+//!    anyway): outside a checkout, without `TWINLINK_SOURCE_DIR`, it falls back to 3.
 //! 3. Without it: an installed libtwinlink, found through pkg-config (`twinlink.pc`).
 //!
-//! Either way the header directory is passed on to dependent build scripts as
+//! The header directory, when known, is passed on to dependent build scripts as
 //! `DEP_TWINLINK_INCLUDE`.
 
 use std::env;
@@ -22,8 +25,10 @@ fn main() {
         return;
     }
     #[cfg(feature = "bundled")]
-    bundled::build();
-    #[cfg(not(feature = "bundled"))]
+    if let Some(root) = bundled::source_root() {
+        bundled::build(root);
+        return;
+    }
     installed();
 }
 
@@ -34,23 +39,34 @@ fn prebuilt(library_dir: PathBuf) {
             library_dir.display()
         ));
     }
-    let include = match env::var_os("TWINLINK_INCLUDE_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap()).join("../../../capi/include"),
-    };
-    if !include.join("twinlink.h").exists() {
-        fail(&format!(
-            "{} has no twinlink.h: set TWINLINK_INCLUDE_DIR to the directory of the C headers",
-            include.display()
-        ));
-    }
     println!("cargo:rustc-link-search=native={}", library_dir.display());
     println!("cargo:rustc-link-lib=dylib=twinlink");
-    println!("cargo:include={}", include.canonicalize().unwrap_or(include).display());
     println!("cargo:lib_dir={}", library_dir.display());
+    if let Some(dir) = env::var_os("TWINLINK_INCLUDE_DIR") {
+        let include = PathBuf::from(dir);
+        if !include.join("twinlink.h").exists() {
+            fail(&format!(
+                "TWINLINK_INCLUDE_DIR is {}, which has no twinlink.h",
+                include.display()
+            ));
+        }
+        println!("cargo:include={}", include.display());
+        return;
+    }
+    // The declarations are in src/lib.rs; the headers only serve dependents' build scripts
+    // (the ABI check), so none found is not an error.
+    let candidates = [
+        Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap()).join("../../../capi/include"),
+        library_dir.join("../include"),
+    ];
+    if let Some(include) = candidates.iter().find(|dir| dir.join("twinlink.h").exists()) {
+        println!(
+            "cargo:include={}",
+            include.canonicalize().unwrap_or(include.clone()).display()
+        );
+    }
 }
 
-#[cfg(not(feature = "bundled"))]
 fn installed() {
     match pkg_config::Config::new().atleast_version("0.1").probe("twinlink") {
         Ok(library) => {
@@ -61,8 +77,9 @@ fn installed() {
         Err(error) => fail(&format!(
             "libtwinlink was not found through pkg-config ({error}).\n\
              Install libtwinlink with its twinlink.pc (or point PKG_CONFIG_PATH at the directory that \
-             holds it, e.g. a CMake build's capi/), or enable the `bundled` feature to build it from \
-             source (needs cmake, a C++17 compiler and Paho MQTT C++)."
+             holds it, e.g. a CMake build's capi/), set TWINLINK_LIB_DIR to a directory holding \
+             libtwinlink.so, or, with the `bundled` feature, TWINLINK_SOURCE_DIR to a checkout of \
+             twinlink to build it from source (needs cmake, a C++17 compiler and Paho MQTT C++)."
         )),
     }
 }
@@ -71,8 +88,7 @@ fn installed() {
 mod bundled {
     use super::*;
 
-    pub fn build() {
-        let root = source_root();
+    pub fn build(root: PathBuf) {
         for watched in ["CMakeLists.txt", "core", "capi", "packaging"] {
             println!("cargo:rerun-if-changed={}", root.join(watched).display());
         }
@@ -105,21 +121,30 @@ mod bundled {
         println!("cargo:lib_dir={}", library_dir.display());
     }
 
-    fn source_root() -> PathBuf {
-        let root = match env::var_os("TWINLINK_SOURCE_DIR") {
-            Some(dir) => PathBuf::from(dir),
-            // bindings/rust/twinlink-sys -> the repository root
-            None => Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap()).join("../../.."),
-        };
-        if !root.join("capi").join("include").join("twinlink.h").exists() {
-            fail(&format!(
-                "the `bundled` feature needs twinlink's source tree, and {} is not one (no capi/include/twinlink.h). \
-                 Set TWINLINK_SOURCE_DIR to a checkout, or disable `bundled` to use an installed libtwinlink \
-                 through pkg-config.",
-                root.display()
-            ));
+    /// twinlink's source tree: TWINLINK_SOURCE_DIR (which must be one), else the checkout this
+    /// crate sits in; `None` for the published package outside a checkout.
+    pub fn source_root() -> Option<PathBuf> {
+        let is_tree = |root: &Path| root.join("capi").join("include").join("twinlink.h").exists();
+        if let Some(dir) = env::var_os("TWINLINK_SOURCE_DIR") {
+            let root = PathBuf::from(dir);
+            if !is_tree(&root) {
+                fail(&format!(
+                    "TWINLINK_SOURCE_DIR is {}, which is not twinlink's source tree (no capi/include/twinlink.h)",
+                    root.display()
+                ));
+            }
+            return Some(root.canonicalize().unwrap_or(root));
         }
-        root.canonicalize().unwrap_or(root)
+        // bindings/rust/twinlink-sys -> the repository root
+        let root = Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap()).join("../../..");
+        if !is_tree(&root) || !root.join("core").is_dir() {
+            println!(
+                "cargo:warning=twinlink-sys: no source tree for the `bundled` feature (set TWINLINK_SOURCE_DIR \
+                 to a checkout of twinlink); looking for an installed libtwinlink through pkg-config"
+            );
+            return None;
+        }
+        Some(root.canonicalize().unwrap_or(root))
     }
 
     fn which(program: &str) -> Option<PathBuf> {
