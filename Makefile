@@ -10,7 +10,7 @@
 #   make wheel           a Python wheel carrying libtwinlink and Paho (auditwheel), checked in a fresh venv
 #   make test-node       the Node binding (addon against build/'s libtwinlink), then its node --test suite
 #   make node-pack       the npm tarball with a prebuilt linux-x64 addon, installed and checked in temporary projects
-#   make test-rust       the Rust binding's cargo tests (against build/'s libtwinlink), clippy and rustfmt
+#   make test-rust       the Rust binding's cargo tests (against build/'s libtwinlink), cargo package, clippy, rustfmt
 #   make bench           build, then scripts/bench and the Python and Node benchmarks
 #   make clean           remove the build directories
 
@@ -111,6 +111,7 @@ RUST_ENV := PATH="$$HOME/.cargo/bin:$$PATH" CARGO_BUILD_JOBS=$(JOBS) \
 test-rust: build
 	@scripts/bootstrap rust
 	cd $(RUST_DIR) && $(RUST_ENV) cargo test --workspace --locked
+	cd $(RUST_DIR) && $(RUST_ENV) scripts/check-package
 	cd $(RUST_DIR) && if $(RUST_ENV) cargo clippy --version >/dev/null 2>&1; then \
 	  $(RUST_ENV) cargo clippy --workspace --all-targets --locked -- -D warnings; \
 	else echo "test-rust: clippy is not installed, skipped"; fi
