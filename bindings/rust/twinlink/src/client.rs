@@ -46,8 +46,11 @@ impl Qos {
 /// A received message, passed to the closure of [`Client::subscribe`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
+    /// The topic it was published to.
     pub topic: String,
+    /// The payload, as published (often JSON: see [`Message::json`]).
     pub payload: Vec<u8>,
+    /// The QoS it was delivered with.
     pub qos: Qos,
     /// Whether the broker delivered it as a retained message.
     pub retained: bool,
@@ -105,15 +108,19 @@ pub struct ClientStats {
     pub messages_out: u64,
     /// Payload bytes of those.
     pub bytes_out: u64,
+    /// Messages received for the subscriptions.
     pub messages_in: u64,
+    /// Payload bytes of those.
     pub bytes_in: u64,
     /// Successful connections, the first included.
     pub connects: u64,
     /// Successful connections after a lost one.
     pub reconnects: u64,
+    /// Connection attempts that failed.
     pub connect_failures: u64,
     /// Now waiting in the offline queue.
     pub queued_messages: u64,
+    /// Payload bytes of those.
     pub queued_bytes: u64,
     /// Now handed to the network, not yet acknowledged.
     pub inflight: u64,
@@ -243,6 +250,18 @@ impl Client {
     /// `Ok` at the broker's acknowledgement (QoS 1/2) or when written (QoS 0), else `Timeout`,
     /// `Dropped` or `Canceled` (the client freed first). Runs on the dispatcher thread; a panic
     /// in it is caught and reported.
+    ///
+    /// ```no_run
+    /// # fn main() -> twinlink::Result<()> {
+    /// # let client = twinlink::Client::builder().broker("mqtt://127.0.0.1:1883").build()?;
+    /// use twinlink::Qos;
+    /// client.publish_with("cmd/reboot", b"now", Qos::AtLeastOnce, false, |id, result| match result {
+    ///     Ok(()) => println!("publish {id} acknowledged"),
+    ///     Err(error) => eprintln!("publish {id} failed: {error}"),
+    /// })?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn publish_with(
         &self,
         topic: &str,
@@ -461,6 +480,18 @@ impl ClientBuilder {
 
 /// A subscription's registration: dropping it unsubscribes (and drops the closure). It keeps
 /// its client alive. It may be dropped inside its own closure.
+///
+/// ```no_run
+/// # fn main() -> twinlink::Result<()> {
+/// # let client = twinlink::Client::builder().broker("mqtt://127.0.0.1:1883").build()?;
+/// let subscription = client.subscribe("alerts/#", twinlink::Qos::AtMostOnce, |message| {
+///     println!("{}", message.topic);
+/// })?;
+/// // ...
+/// subscription.unsubscribe()?; // or drop(subscription)
+/// # Ok(())
+/// # }
+/// ```
 #[must_use = "dropping the subscription unsubscribes at once"]
 pub struct Subscription {
     client: Client,

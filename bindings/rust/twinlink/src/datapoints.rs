@@ -6,14 +6,18 @@ use twinlink_sys as sys;
 
 use crate::device::DeviceInner;
 use crate::error::{check, Error, Result};
-use crate::util::{c_string, millis};
+use crate::util::{c_string, millis, with_c_str};
 
 /// One value of a datapoint: what [`Datapoints::record`] accepts.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum PointValue<'a> {
+    /// A number (`f64`, `f32`); it must be finite.
     Float(f64),
+    /// An integer (`i64`, `i32`).
     Int(i64),
+    /// A boolean.
     Bool(bool),
+    /// A UTF-8 string (`&str`, `&String`).
     Text(&'a str),
 }
 
@@ -113,9 +117,13 @@ pub struct DatapointStats {
     pub batches: u64,
     /// Batch publishes started (resends included).
     pub sent: u64,
+    /// Batches acknowledged by the broker, each counted once.
     pub acked_batches: u64,
+    /// Points in those.
     pub acked_points: u64,
+    /// Points discarded by the backpressure policy, or at shutdown without a spool.
     pub dropped_points: u64,
+    /// Batches discarded so.
     pub dropped_batches: u64,
     /// Refused by a record call.
     pub rejected_points: u64,
@@ -125,11 +133,15 @@ pub struct DatapointStats {
     pub pending_points: u64,
     /// Closed, not yet delivered.
     pub backlog_batches: u64,
+    /// Points in those.
     pub backlog_points: u64,
+    /// Encoded bytes of those.
     pub backlog_bytes: u64,
+    /// Bytes in the spool.
     pub spooled_bytes: u64,
     /// Confirmed stored by the sink's receipts.
     pub confirmed_batches: u64,
+    /// Points in those.
     pub confirmed_points: u64,
     /// Batches sent again because no receipt came in time.
     pub receipt_timeouts: u64,
@@ -175,20 +187,23 @@ impl Datapoints {
     }
 
     fn record_raw(&self, name: &str, value: PointValue<'_>, ts: i64) -> Result<()> {
-        let name = c_string("series name", name)?;
-        // SAFETY: valid pipeline and C strings for the call.
-        let status = unsafe {
-            match value {
-                PointValue::Float(v) => sys::tl_datapoints_record_double(self.raw, name.as_ptr(), v, ts),
-                PointValue::Int(v) => sys::tl_datapoints_record_int64(self.raw, name.as_ptr(), v, ts),
-                PointValue::Bool(v) => sys::tl_datapoints_record_bool(self.raw, name.as_ptr(), v.into(), ts),
-                PointValue::Text(v) => {
-                    let v = c_string("value", v)?;
-                    sys::tl_datapoints_record_string(self.raw, name.as_ptr(), v.as_ptr(), ts)
+        // The name is passed from a stack buffer: no allocation per point.
+        with_c_str("series name", name, |name| {
+            let name = name.as_ptr();
+            // SAFETY: valid pipeline and C strings for the call.
+            let status = unsafe {
+                match value {
+                    PointValue::Float(v) => sys::tl_datapoints_record_double(self.raw, name, v, ts),
+                    PointValue::Int(v) => sys::tl_datapoints_record_int64(self.raw, name, v, ts),
+                    PointValue::Bool(v) => sys::tl_datapoints_record_bool(self.raw, name, v.into(), ts),
+                    PointValue::Text(v) => {
+                        let v = c_string("value", v)?;
+                        sys::tl_datapoints_record_string(self.raw, name, v.as_ptr(), ts)
+                    }
                 }
-            }
-        };
-        check(status)
+            };
+            check(status)
+        })?
     }
 
     /// Records many points of one series at once, all or nothing. `timestamps_ms` (one per

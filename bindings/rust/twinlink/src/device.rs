@@ -19,9 +19,13 @@ use crate::util::{c_string, millis};
 /// The state of the device's connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionState {
+    /// Not started, or stopped by a disconnect.
     Disconnected,
+    /// An attempt is under way.
     Connecting,
+    /// Connected to a broker.
     Connected,
+    /// Waiting [`ConnectionEvent::retry_in`] before the next attempt.
     Reconnecting,
     /// A state this version of the crate does not know (a newer library).
     Unknown(u32),
@@ -43,6 +47,7 @@ impl ConnectionState {
 /// [`DeviceBuilder::on_connection`].
 #[derive(Debug, Clone)]
 pub struct ConnectionEvent {
+    /// The new state.
     pub state: ConnectionState,
     /// Why the connection ended or an attempt failed; `None` otherwise.
     pub reason: Option<Error>,
@@ -143,6 +148,16 @@ impl Device {
     /// The device's own MQTT connection as a [`Client`]: publish and subscribe on it, read its
     /// [`stats`](Client::stats), or bind the shadows of other devices to it. The client keeps the
     /// device alive (the device frees it).
+    ///
+    /// ```no_run
+    /// # fn main() -> twinlink::Result<()> {
+    /// # let device = twinlink::Device::builder("gateway-1").broker("mqtt://127.0.0.1:1883").build()?;
+    /// let client = device.client();
+    /// client.publish("gateway-1/log", "started", twinlink::Qos::AtMostOnce, false)?;
+    /// println!("{} messages out", client.stats()?.messages_out);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn client(&self) -> Client {
         // SAFETY: valid device; the client it returns is borrowed until tl_device_free.
         let raw = unsafe { sys::tl_device_client(self.inner.raw) };

@@ -106,6 +106,7 @@ impl Error {
         Error::with_message(sys::TL_EINVAL, message)
     }
 
+    /// What went wrong.
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
@@ -115,6 +116,7 @@ impl Error {
         self.code
     }
 
+    /// The library's message, naming the bad value and what was expected (may be empty).
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -140,6 +142,7 @@ impl From<serde_json::Error> for Error {
     }
 }
 
+/// The result of every fallible call of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// `Ok(())` for TL_OK, else the error with the calling thread's last message.

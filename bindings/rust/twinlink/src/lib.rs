@@ -34,6 +34,8 @@
 //! Handles share ownership of the device: it is disconnected and freed when the last
 //! [`Device`], [`Shadow`], [`Datapoints`] and [`DeltaHandler`] is dropped, in whatever order.
 
+#![warn(missing_docs)]
+
 mod asynchronous;
 mod callback;
 mod client;

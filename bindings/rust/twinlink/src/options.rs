@@ -38,9 +38,13 @@ pub enum Overflow {
 /// The severity of a log line, and the most verbose level a log closure receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LogLevel {
+    /// Failures.
     Error,
+    /// Trouble that twinlink works around (a lost connection, a resend).
     Warning,
+    /// Lifecycle events (connected, subscribed).
     Info,
+    /// Everything, per message.
     Debug,
 }
 
@@ -148,7 +152,9 @@ pub enum Fsync {
 pub struct DropEvent {
     /// The backpressure policy that discarded them.
     pub policy: Backpressure,
+    /// Points discarded.
     pub points: u64,
+    /// Batches discarded.
     pub batches: u64,
     /// Why, in words.
     pub reason: String,

@@ -282,6 +282,14 @@ impl Shadow {
     /// Calls `f(document)` after every accepted change of the local document (the form of
     /// [`Shadow::state`]), on the dispatcher thread, until the returned handler is dropped. A
     /// panic in `f` is caught and reported.
+    ///
+    /// ```no_run
+    /// # fn main() -> twinlink::Result<()> {
+    /// # let device = twinlink::Device::builder("sensor-1").broker("mqtt://127.0.0.1:1883").build()?;
+    /// let _changes = device.shadow()?.on_change(|document| println!("now version {}", document["version"]))?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn on_change(&self, f: impl FnMut(Value) + Send + 'static) -> Result<DeltaHandler> {
         let user_data = Boxed::<ChangeFn>::into_user_data(Box::new(f));
         let mut id = 0;
