@@ -295,3 +295,21 @@ fn a_panic_in_any_closure_is_caught() {
         .unwrap();
     assert_eq!(rx.recv_timeout(TIMEOUT).unwrap(), "rs/after2");
 }
+
+#[test]
+fn handles_are_send_and_sync_and_builders_send() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Client>();
+    send_sync::<Subscription>();
+    send_sync::<Device>();
+    send_sync::<Shadow>();
+    send_sync::<twinlink::DeltaHandler>();
+    send_sync::<twinlink::Datapoints>();
+    send_sync::<twinlink::Message>();
+    send_sync::<twinlink::ClientStats>();
+    send_sync::<twinlink::Error>();
+    send::<twinlink::ClientBuilder>();
+    send::<twinlink::DeviceBuilder>();
+    send_sync::<twinlink::ShadowBuilder>();
+}
