@@ -10,6 +10,23 @@ pub(crate) fn c_string(what: &str, value: &str) -> Result<CString> {
     CString::new(value).map_err(|_| Error::invalid(format!("{what} {value:?} contains a NUL byte")))
 }
 
+/// Calls `f` with `value` as a C string: copied to the stack when it is short, so that the
+/// series name of every `record()` costs no allocation; to the heap otherwise. An interior NUL
+/// is an invalid argument naming `what`.
+pub(crate) fn with_c_str<R>(what: &str, value: &str, f: impl FnOnce(&CStr) -> R) -> Result<R> {
+    const STACK: usize = 128;
+    if value.len() < STACK {
+        let mut buffer = [0u8; STACK];
+        buffer[..value.len()].copy_from_slice(value.as_bytes());
+        match CStr::from_bytes_with_nul(&buffer[..=value.len()]) {
+            Ok(text) => Ok(f(text)),
+            Err(_) => Err(Error::invalid(format!("{what} {value:?} contains a NUL byte"))),
+        }
+    } else {
+        Ok(f(&c_string(what, value)?))
+    }
+}
+
 /// A timeout in whole milliseconds for the C ABI (saturating at u32::MAX, about 49 days).
 pub(crate) fn millis(timeout: Duration) -> u32 {
     u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX)
