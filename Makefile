@@ -11,7 +11,7 @@
 #   make test-node       the Node binding (addon against build/'s libtwinlink), then its node --test suite
 #   make node-pack       the npm tarball with a prebuilt linux-x64 addon, installed and checked in temporary projects
 #   make test-rust       the Rust binding's cargo tests (against build/'s libtwinlink), cargo package, clippy, rustfmt
-#   make bench           build, then scripts/bench and the Python and Node benchmarks
+#   make bench           build, then scripts/bench and the Python, Node and Rust benchmarks
 #   make clean           remove the build directories
 
 SHELL := /bin/bash
@@ -146,6 +146,8 @@ bench: build python node
 	$(PYTHON) bindings/python/bench/bench.py
 	$(PYTHON) bindings/python/bench/aio_concurrency.py
 	cd $(NODE_DIR) && $(NODE_ENV) node bench/bench.js
+	@scripts/bootstrap rust
+	cd $(RUST_DIR) && $(RUST_ENV) cargo run --release --locked -q -p twinlink-bench
 
 # Needs nothing installed, so no bootstrap.
 clean:
