@@ -206,6 +206,35 @@ impl Datapoints {
         })?
     }
 
+    /// Records one point whose value is a JSON object (anything that serializes to one, e.g. a
+    /// struct of several readings taken together), now, or at `timestamp_ms` (milliseconds since
+    /// the Unix epoch) when given.
+    ///
+    /// ```no_run
+    /// # fn main() -> twinlink::Result<()> {
+    /// # let device = twinlink::Device::builder("sensor-1").broker("mqtt://127.0.0.1:1883").build()?;
+    /// let points = device.datapoints()?;
+    /// points.record_json("gps", &serde_json::json!({"lat": 48.85, "lon": 2.35}), None)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn record_json(&self, name: &str, object: &impl serde::Serialize, timestamp_ms: Option<i64>) -> Result<()> {
+        if timestamp_ms == Some(sys::TL_NOW) {
+            return Err(Error::invalid("timestamp i64::MIN is reserved (it means now)"));
+        }
+        let name = c_string("series name", name)?;
+        let json = c_string("JSON object", &serde_json::to_string(object)?)?;
+        // SAFETY: valid pipeline and C strings for the call.
+        check(unsafe {
+            sys::tl_datapoints_record_json(
+                self.raw,
+                name.as_ptr(),
+                json.as_ptr(),
+                timestamp_ms.unwrap_or(sys::TL_NOW),
+            )
+        })
+    }
+
     /// Records many points of one series at once, all or nothing. `timestamps_ms` (one per
     /// value, milliseconds since the epoch) or `None` for "now".
     pub fn record_many<S: Series + ?Sized>(&self, name: &str, values: &S, timestamps_ms: Option<&[i64]>) -> Result<()> {

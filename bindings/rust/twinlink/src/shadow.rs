@@ -207,6 +207,21 @@ impl Shadow {
         parse(unsafe { take_string(accepted) })
     }
 
+    /// As [`Shadow::report`] without waiting: queued at once (offline, sent after reconnecting, in
+    /// order). Errors only for a value that is not a JSON object.
+    pub fn report_nowait(&self, reported: &impl Serialize) -> Result<()> {
+        let json = c_string("report", &serde_json::to_string(reported)?)?;
+        // SAFETY: valid shadow and C string.
+        check(unsafe { sys::tl_shadow_report_async(self.raw(), json.as_ptr()) })
+    }
+
+    /// As [`Shadow::desire`] without waiting (see [`Shadow::report_nowait`]).
+    pub fn desire_nowait(&self, desired: &impl Serialize) -> Result<()> {
+        let json = c_string("desired state", &serde_json::to_string(desired)?)?;
+        // SAFETY: valid shadow and C string.
+        check(unsafe { sys::tl_shadow_desire_async(self.raw(), json.as_ptr()) })
+    }
+
     /// Fetches the document from the cloud (and updates the local copy):
     /// `{"state":{"desired":{},"reported":{},"delta":{}},"version":N,...}`.
     pub fn get(&self, timeout: Duration) -> Result<Value> {
@@ -232,13 +247,25 @@ impl Shadow {
     /// of this crate (reporting from it is the usual pattern). A panic in `f` is caught and
     /// reported, never propagated.
     pub fn on_delta(&self, f: impl FnMut(Value, u64) + Send + 'static) -> Result<DeltaHandler> {
-        self.register_delta(None, Box::new(f))
+        self.register_delta(None, true, Box::new(f))
+    }
+
+    /// As [`Shadow::on_delta`] with a choice: only for deltas that contain the JSON pointer
+    /// `pointer` when given, and without the delta pending at registration when `initial` is
+    /// `false` (only deltas that come after this call).
+    pub fn on_delta_with(
+        &self,
+        pointer: Option<&str>,
+        initial: bool,
+        f: impl FnMut(Value, u64) + Send + 'static,
+    ) -> Result<DeltaHandler> {
+        self.register_delta(pointer, initial, Box::new(f))
     }
 
     /// As [`Shadow::on_delta`], only for deltas that contain the JSON pointer `pointer` (e.g.
     /// `"/led"`), with the value there.
     pub fn on_delta_at(&self, pointer: &str, f: impl FnMut(Value, u64) + Send + 'static) -> Result<DeltaHandler> {
-        self.register_delta(Some(pointer), Box::new(f))
+        self.register_delta(Some(pointer), true, Box::new(f))
     }
 
     /// As [`Shadow::on_delta`], with the delta deserialized into `T` (usually a struct of
@@ -267,6 +294,7 @@ impl Shadow {
     ) -> Result<DeltaHandler> {
         self.register_delta(
             None,
+            true,
             Box::new(move |delta, version| {
                 let typed = serde_json::from_value::<T>(delta).map_err(|error| {
                     Error::invalid(format!(
@@ -328,7 +356,7 @@ impl Shadow {
         check(unsafe { sys::tl_shadow_delete(self.raw(), millis(timeout)) })
     }
 
-    fn register_delta(&self, pointer: Option<&str>, f: Box<DeltaFn>) -> Result<DeltaHandler> {
+    fn register_delta(&self, pointer: Option<&str>, initial: bool, f: Box<DeltaFn>) -> Result<DeltaHandler> {
         let pointer = pointer.map(|p| c_string("JSON pointer", p)).transpose()?;
         let user_data = Boxed::<DeltaFn>::into_user_data(f);
         let mut id = 0;
@@ -337,7 +365,7 @@ impl Shadow {
             sys::tl_shadow_on_delta_ex(
                 self.raw(),
                 pointer.as_ref().map_or(ptr::null(), |p| p.as_ptr()),
-                0,
+                if initial { 0 } else { sys::TL_SHADOW_DELTA_NO_INITIAL },
                 Some(delta_trampoline),
                 user_data,
                 Some(Boxed::<DeltaFn>::destroy),

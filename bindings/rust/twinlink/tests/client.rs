@@ -278,3 +278,55 @@ fn a_devices_client_publishes_on_its_connection() {
     drop(client);
     drop(subscription);
 }
+
+#[test]
+fn nowait_reports_json_points_and_deltas_without_the_pending_one() {
+    let broker = Broker::start();
+    let cloud = Cloud::start(&broker);
+    let id = device_id("nowait");
+    let device = Device::builder(&id).broker(broker.uri()).connect(TIMEOUT).unwrap();
+    let shadow = device.shadow().unwrap();
+    shadow.report_nowait(&json!({"a": 1})).unwrap();
+    assert_eq!(
+        shadow.report_nowait(&json!([1, 2])).unwrap_err().kind(),
+        ErrorKind::InvalidArgument,
+        "not an object"
+    );
+    let backend = client(&broker, &device_id("nowait-backend"));
+    let remote = backend.shadow(&id).unwrap();
+    wait_until("the report to be accepted", TIMEOUT, || {
+        remote.get(TIMEOUT).is_ok_and(|d| d["state"]["reported"]["a"] == 1)
+    });
+    remote.desire_nowait(&json!({"led": "on"})).unwrap();
+    wait_until("the delta to be known", TIMEOUT, || {
+        shadow.state().unwrap()["state"]["delta"]["led"] == "on"
+    });
+
+    // initial = false: the pending delta is not delivered, the next one is.
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let _handler = shadow
+        .on_delta_with(Some("/led"), false, move |led, version| {
+            tx.lock().unwrap().send((led, version)).unwrap();
+        })
+        .unwrap();
+    remote.desire(&json!({"led": "off"}), TIMEOUT).unwrap();
+    let (led, _) = rx.recv_timeout(TIMEOUT).unwrap();
+    assert_eq!(led, "off", "the first delivered delta is the new one");
+
+    let points = device.datapoints().unwrap();
+    points
+        .record_json("gps", &json!({"lat": 48.85, "lon": 2.35}), Some(1_700_000_000_000))
+        .unwrap();
+    points
+        .record_json("gps", &json!({"lat": 1.0, "lon": 2.0}), None)
+        .unwrap();
+    assert_eq!(
+        points.record_json("gps", &json!(3), None).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+    points.flush(TIMEOUT).unwrap();
+    let stored = cloud.stored_points(&id, "gps");
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert!(stored[0].contains("48.85"), "{stored:?}");
+}
