@@ -1,13 +1,14 @@
 use std::ffi::{c_void, CStr};
 use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use twinlink_sys as sys;
 
 use crate::callback::{guard, in_callback, Boxed};
-use crate::client::{Client, ClientInner};
-use crate::datapoints::Datapoints;
+use crate::client::{Client, ClientInner, ClientStats};
+use crate::datapoints::{DatapointStats, Datapoints};
 use crate::error::{check, Error, Result};
 use crate::options::{
     client_builder_methods, Backpressure, ClientConfig, ConnectionFn, DatapointConfig, Delivery, DropEvent, Encoding,
@@ -63,6 +64,21 @@ pub struct ConnectionEvent {
 /// it, so the device is freed after the last of them, whatever order they are dropped in.
 pub(crate) struct DeviceInner {
     pub(crate) raw: *mut sys::tl_device,
+    /// Whether the datapoint pipeline exists (made at build with a spool, else on first use).
+    pub(crate) pipeline: AtomicBool,
+}
+
+/// The counters of a device, from [`Device::stats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeviceStats {
+    /// The connection state.
+    pub state: ConnectionState,
+    /// The counters of the device's MQTT client.
+    pub client: ClientStats,
+    /// The counters of the datapoint pipeline; `None` while it does not exist (no spool and
+    /// [`Device::datapoints`] not called yet).
+    pub datapoints: Option<DatapointStats>,
 }
 
 // SAFETY: the C ABI allows every handle to be used from any thread at once.
@@ -145,6 +161,21 @@ impl Device {
         ConnectionState::from_raw(unsafe { sys::tl_client_state(sys::tl_device_client(self.inner.raw)) })
     }
 
+    /// The state and counters of the device: its client's and, when it exists, its datapoint
+    /// pipeline's (this does not create it). Never waits for the network.
+    pub fn stats(&self) -> Result<DeviceStats> {
+        let datapoints = if self.inner.pipeline.load(Ordering::Relaxed) {
+            Some(self.datapoints()?.stats()?)
+        } else {
+            None
+        };
+        Ok(DeviceStats {
+            state: self.state(),
+            client: self.client().stats()?,
+            datapoints,
+        })
+    }
+
     /// The device's own MQTT connection as a [`Client`]: publish and subscribe on it, read its
     /// [`stats`](Client::stats), or bind the shadows of other devices to it. The client keeps the
     /// device alive (the device frees it).
@@ -198,6 +229,7 @@ impl Device {
         let mut raw = ptr::null_mut();
         // SAFETY: valid device; raw written on success.
         check(unsafe { sys::tl_device_datapoints(self.inner.raw, &mut raw) })?;
+        self.inner.pipeline.store(true, Ordering::Relaxed);
         Ok(Datapoints::new(self.inner.clone(), raw))
     }
 }
@@ -347,6 +379,7 @@ impl DeviceBuilder {
     pub fn build(self) -> Result<Device> {
         let id = c_string("device id", &self.device_id)?;
         let client = self.client.into_raw()?;
+        let spool = self.datapoints.spool.is_some();
         let datapoints = self.datapoints.into_raw()?;
         let device = RawDeviceOptions::new()?;
         // SAFETY: valid options; the setters copy what they are given.
@@ -370,7 +403,10 @@ impl DeviceBuilder {
         // SAFETY: valid C string and options; raw written on success.
         check(unsafe { sys::tl_device_new(&mut raw, id.as_ptr(), device.0) })?;
         Ok(Device {
-            inner: Arc::new(DeviceInner { raw }),
+            inner: Arc::new(DeviceInner {
+                raw,
+                pipeline: AtomicBool::new(spool),
+            }),
         })
     }
 

@@ -330,3 +330,26 @@ fn nowait_reports_json_points_and_deltas_without_the_pending_one() {
     assert_eq!(stored.len(), 2, "{stored:?}");
     assert!(stored[0].contains("48.85"), "{stored:?}");
 }
+
+#[test]
+fn device_stats_hold_the_client_and_the_pipeline_once_it_exists() {
+    let broker = Broker::start();
+    let device = Device::builder(device_id("stats"))
+        .broker(broker.uri())
+        .delivery(twinlink::Delivery::Broker)
+        .connect(TIMEOUT)
+        .unwrap();
+    let stats = device.stats().unwrap();
+    assert_eq!(stats.state, ConnectionState::Connected);
+    assert!(stats.datapoints.is_none(), "no pipeline yet");
+    // The core counts the connection just after it reports it (connect() may return first).
+    wait_until("the connection to be counted", TIMEOUT, || {
+        device.stats().unwrap().client.connects == 1
+    });
+    let points = device.datapoints().unwrap();
+    points.record("x", 1i64).unwrap();
+    points.flush(TIMEOUT).unwrap();
+    let stats = device.stats().unwrap();
+    assert_eq!(stats.datapoints.unwrap().acked_points, 1);
+    assert!(stats.client.messages_out >= 1);
+}
