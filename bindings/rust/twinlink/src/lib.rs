@@ -20,9 +20,19 @@
 //!
 //! # Threads
 //!
-//! [`Device`], [`Shadow`] and [`Datapoints`] are `Send + Sync`: the C library lets every handle
-//! be used from any thread at once. Closures run on the device's dispatcher thread, one at a
-//! time; they must be `Send + 'static`. A closure may call any method of this crate.
+//! [`Device`], [`Client`], [`Shadow`], [`Datapoints`], [`Subscription`] and [`DeltaHandler`] are
+//! `Send + Sync`: the C library lets every handle be used from any thread at once. The builders
+//! are `Send` (the C options are used by one thread at a time). Closures run on the dispatcher
+//! thread of their connection, one at a time; they must be `Send + 'static` (the log closure,
+//! called from several threads, `Sync` too). A closure may call any method of this crate.
+//!
+//! # Modules of the API
+//!
+//! - A device: [`Device::builder`] (every option of the C ABI), [`Device::shadow`],
+//!   [`Device::named_shadow`], [`Device::datapoints`], [`Device::client`], [`Device::stats`].
+//! - A plain MQTT client (a backend, a tool): [`Client::builder`], [`Client::publish`],
+//!   [`Client::subscribe`], and the shadows of other devices through [`Shadow::builder`].
+//! - Typed deltas: [`Shadow::on_delta_as`].
 //!
 //! # Panics in closures
 //!
@@ -33,6 +43,9 @@
 //!
 //! Handles share ownership of the device: it is disconnected and freed when the last
 //! [`Device`], [`Shadow`], [`Datapoints`] and [`DeltaHandler`] is dropped, in whatever order.
+//! Likewise a [`Client`] is freed after its last clone, [`Subscription`] and client-bound
+//! [`Shadow`] (which is freed first). A handle whose last reference goes inside one of its own
+//! closures is freed from another thread, after the closure returns.
 
 #![warn(missing_docs)]
 
