@@ -19,6 +19,7 @@ use serde_json::Value;
 use twinlink_sys as sys;
 
 use crate::callback::guard;
+use crate::client::Client;
 use crate::datapoints::Datapoints;
 use crate::device::{Device, DeviceBuilder};
 use crate::error::{Error, Result};
@@ -117,7 +118,8 @@ fn borrowed_text(text: *const c_char) -> Option<String> {
 /// The handle an operation runs on: it cancels the operation and keeps the device alive until
 /// the future is dropped.
 enum Target {
-    Client(Device),
+    Device(Device),
+    Client(Client),
     Shadow(Shadow),
     Datapoints(Datapoints),
 }
@@ -128,7 +130,8 @@ impl Target {
         // gives TL_ESTATE, which is of no interest here.
         unsafe {
             match self {
-                Target::Client(device) => sys::tl_client_cancel(sys::tl_device_client(device.raw()), operation),
+                Target::Device(device) => sys::tl_client_cancel(sys::tl_device_client(device.raw()), operation),
+                Target::Client(client) => sys::tl_client_cancel(client.raw(), operation),
                 Target::Shadow(shadow) => sys::tl_shadow_cancel(shadow.raw(), operation),
                 Target::Datapoints(points) => sys::tl_datapoints_cancel(points.raw(), operation),
             };
@@ -136,7 +139,8 @@ impl Target {
     }
 }
 
-type Finish<T> = fn(Done, &Target) -> Result<T>;
+/// Turns the outcome into the future's output.
+type Finish<T> = Box<dyn FnOnce(Done, &Target) -> Result<T> + Send>;
 
 enum State<T> {
     /// The start function refused the operation; the error is returned by the first poll.
@@ -212,9 +216,7 @@ impl<T> Future for Operation<T> {
                 this.state = State::Finished;
                 Poll::Ready(Err(error))
             }
-            State::Running {
-                slot, target, finish, ..
-            } => {
+            State::Running { slot, .. } => {
                 let done = {
                     let mut state = lock(&slot.0);
                     match &mut *state {
@@ -231,9 +233,10 @@ impl<T> Future for Operation<T> {
                         SlotState::Taken => panic!("Operation polled after it completed"),
                     }
                 };
-                let result = finish(done, target);
-                this.state = State::Finished;
-                Poll::Ready(result)
+                match std::mem::replace(&mut this.state, State::Finished) {
+                    State::Running { target, finish, .. } => Poll::Ready(finish(done, &target)),
+                    _ => unreachable!(),
+                }
             }
             State::Finished => panic!("Operation polled after it completed"),
         }
@@ -285,7 +288,7 @@ fn finish_document(done: Done, _: &Target) -> Result<Value> {
 fn finish_device(done: Done, target: &Target) -> Result<Device> {
     done.check()?;
     match target {
-        Target::Client(device) => Ok(device.clone()),
+        Target::Device(device) => Ok(device.clone()),
         _ => unreachable!("a connect operation runs on a client"),
     }
 }
@@ -297,7 +300,7 @@ impl DeviceBuilder {
     /// after `timeout`. Dropping it before then cancels the attempt and frees the device.
     pub fn connect_async(self, timeout: Duration) -> Operation<Device> {
         match self.build() {
-            Ok(device) => start_connect(device, timeout, finish_device),
+            Ok(device) => start_connect(device, timeout, Box::new(finish_device)),
             Err(error) => Operation::failed(error),
         }
     }
@@ -306,7 +309,7 @@ impl DeviceBuilder {
 fn start_connect<T>(device: Device, timeout: Duration, finish: Finish<T>) -> Operation<T> {
     // SAFETY: the client is borrowed from the device, which the target keeps alive.
     let client = unsafe { sys::tl_device_client(device.raw()) };
-    Operation::start(Target::Client(device), finish, |callback, user_data, destroy, out| {
+    Operation::start(Target::Device(device), finish, |callback, user_data, destroy, out| {
         // SAFETY: valid client; the callback and destroy match user_data.
         unsafe { sys::tl_client_connect_start(client, millis(timeout), callback, user_data, destroy, out) }
     })
@@ -316,7 +319,26 @@ impl Device {
     /// As [`Device::connect`] without blocking (see [`DeviceBuilder::connect_async`]). The
     /// device keeps trying in the background after an error until [`Device::disconnect`].
     pub fn connect_async(&self, timeout: Duration) -> Operation<()> {
-        start_connect(self.clone(), timeout, finish_unit)
+        start_connect(self.clone(), timeout, Box::new(finish_unit))
+    }
+}
+
+impl Client {
+    /// As [`Client::connect`] without blocking: the future completes once connected, with
+    /// [`ErrorKind::Tls`](crate::ErrorKind::Tls) or [`ErrorKind::Auth`](crate::ErrorKind::Auth)
+    /// for a failure that retrying will not fix, or [`ErrorKind::Timeout`](crate::ErrorKind::Timeout)
+    /// after `timeout`. The client keeps trying in the background after an error until
+    /// [`Client::disconnect`]; dropping the future cancels only the wait.
+    pub fn connect_async(&self, timeout: Duration) -> Operation<()> {
+        let raw = self.raw();
+        Operation::start(
+            Target::Client(self.clone()),
+            Box::new(finish_unit),
+            |callback, user_data, destroy, out| {
+                // SAFETY: valid client; the callback and destroy match user_data.
+                unsafe { sys::tl_client_connect_start(raw, millis(timeout), callback, user_data, destroy, out) }
+            },
+        )
     }
 }
 
@@ -361,7 +383,7 @@ impl Shadow {
         let raw = self.raw();
         Operation::start(
             Target::Shadow(self.clone()),
-            finish_document,
+            Box::new(finish_document),
             |callback, user_data, destroy, out| {
                 // SAFETY: valid shadow and C string (copied by the call); callback and destroy
                 // match user_data.
@@ -376,7 +398,7 @@ impl Shadow {
         let raw = self.raw();
         Operation::start(
             Target::Shadow(self.clone()),
-            finish_document,
+            Box::new(finish_document),
             |callback, user_data, destroy, out| {
                 // SAFETY: valid shadow; callback and destroy match user_data.
                 unsafe { sys::tl_shadow_get_start(raw, millis(timeout), callback, user_data, destroy, out) }
@@ -413,7 +435,32 @@ impl Shadow {
                 &mut id,
             )
         })?;
-        Ok(DeltaStream {
+        Ok(ShadowStream {
+            queue,
+            shadow: self.clone(),
+            id,
+        })
+    }
+
+    /// The shadow's document after every accepted change, as a [`Stream`] of
+    /// `{"state":{"desired":..,"reported":..,"delta":..},"version":N,..}` (bounded as
+    /// [`ShadowStream`] says). A backend watches the devices it manages with it: a device's
+    /// reports show in `state.reported`. Dropping the stream unregisters it.
+    pub fn changes(&self) -> Result<ChangeStream> {
+        let queue = Arc::new(Queue::new(DEFAULT_MAX_QUEUE));
+        let user_data = Arc::into_raw(queue.clone()) as *mut c_void;
+        let mut id = 0;
+        // SAFETY: valid shadow; the destroy function matches user_data and runs on failure too.
+        crate::error::check(unsafe {
+            sys::tl_shadow_on_change(
+                self.raw(),
+                Some(change_to_queue),
+                user_data,
+                Some(Queue::<Value>::release),
+                &mut id,
+            )
+        })?;
+        Ok(ShadowStream {
             queue,
             shadow: self.clone(),
             id,
@@ -430,7 +477,7 @@ impl Datapoints {
         let raw = self.raw();
         Operation::start(
             Target::Datapoints(self.clone()),
-            finish_unit,
+            Box::new(finish_unit),
             |callback, user_data, destroy, out| {
                 // SAFETY: valid pipeline; callback and destroy match user_data.
                 unsafe { sys::tl_datapoints_flush_start(raw, millis(timeout), callback, user_data, destroy, out) }
@@ -550,56 +597,72 @@ unsafe extern "C" fn delta_to_queue(delta_json: *const c_char, version: u64, use
     });
 }
 
-/// The deltas of a shadow as a [`Stream`]: made by [`Shadow::deltas`].
+unsafe extern "C" fn change_to_queue(document_json: *const c_char, user_data: *mut c_void) {
+    guard("change", || {
+        let text = borrowed_text(document_json).unwrap_or_default();
+        let document = serde_json::from_str(&text).unwrap_or(Value::Null);
+        // SAFETY: user_data is the queue's reference of the registration, alive until release.
+        let queue = unsafe { &*(user_data as *const Queue<Value>) };
+        queue.push(document);
+    });
+}
+
+/// The deltas of a shadow as a [`Stream`], made by [`Shadow::deltas`] and [`Shadow::deltas_at`].
+pub type DeltaStream = ShadowStream<Delta>;
+
+/// The documents of a shadow after each change as a [`Stream`], made by [`Shadow::changes`].
+pub type ChangeStream = ShadowStream<Value>;
+
+/// Items of a shadow's callbacks as a [`Stream`]: [`DeltaStream`], [`ChangeStream`].
 ///
-/// Deltas are queued as they arrive, on the device's dispatcher thread, until the stream is
-/// polled. The queue is bounded (1000 by default, [`DeltaStream::max_queue`]): when a consumer
-/// falls that far behind, the oldest delta is dropped for each new one and counted
-/// ([`DeltaStream::dropped`]). Since every delta carries the whole difference at its version,
-/// the newest ones are the ones worth keeping. The stream ends (`None`) when the device is freed;
-/// dropping it unregisters it.
-pub struct DeltaStream {
-    queue: Arc<Queue<Delta>>,
+/// Items are queued as they arrive, on the device's dispatcher thread, until the stream is
+/// polled; no thread waits for them. The queue is bounded (1000 items by default,
+/// [`ShadowStream::max_queue`]): when a consumer falls that far behind, the oldest item is
+/// dropped for each new one and counted ([`ShadowStream::dropped`]). A delta carries the whole
+/// difference at its version and a change the whole document, so the newest items are the ones
+/// worth keeping. The stream ends (`None`) when the shadow is freed; dropping it unregisters it.
+pub struct ShadowStream<T> {
+    queue: Arc<Queue<T>>,
     shadow: Shadow,
     id: u64,
 }
 
-impl DeltaStream {
-    /// Bounds the queue at `max` deltas (at least 1).
-    pub fn max_queue(self, max: usize) -> DeltaStream {
+impl<T> ShadowStream<T> {
+    /// Bounds the queue at `max` items (at least 1).
+    pub fn max_queue(self, max: usize) -> Self {
         self.queue.set_max(max);
         self
     }
 
-    /// How many deltas were dropped because the consumer fell behind.
+    /// How many items were dropped because the consumer fell behind.
     pub fn dropped(&self) -> u64 {
         self.queue.dropped()
     }
 
-    /// How many deltas wait in the queue.
+    /// How many items wait in the queue.
     pub fn queued(&self) -> usize {
         self.queue.len()
     }
 }
 
-impl Stream for DeltaStream {
-    type Item = Delta;
+impl<T> Stream for ShadowStream<T> {
+    type Item = T;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Delta>> {
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         self.queue.poll_next(cx)
     }
 }
 
-impl Drop for DeltaStream {
+impl<T> Drop for ShadowStream<T> {
     fn drop(&mut self) {
-        // SAFETY: the shadow is alive (self.shadow keeps the device). Unknown ids are ignored.
+        // SAFETY: the shadow is alive (self.shadow keeps it). Unknown ids are ignored.
         unsafe { sys::tl_shadow_remove_handler(self.shadow.raw(), self.id) };
     }
 }
 
-impl std::fmt::Debug for DeltaStream {
+impl<T> std::fmt::Debug for ShadowStream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeltaStream")
+        f.debug_struct("ShadowStream")
             .field("queued", &self.queued())
             .field("dropped", &self.dropped())
             .finish()

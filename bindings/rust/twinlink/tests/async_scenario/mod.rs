@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use futures::future::{join_all, select, Either};
 use futures::StreamExt;
 use serde_json::json;
-use twinlink::{ConnectionState, Delivery, Device, ErrorKind};
+use twinlink::{Client, ConnectionState, Delivery, Device, ErrorKind};
 
 use crate::common::{device_id, twinlink_cli, Broker, Cloud, TIMEOUT};
 
@@ -165,4 +165,23 @@ where
     })
     .await;
     assert_eq!(value, "blink");
+
+    // A backend (a Client) watches the device's shadow as a stream of documents and sees the
+    // device's report; its desire arrives at the device as a delta.
+    let backend = Client::builder().broker(broker.uri()).build().unwrap();
+    backend.connect_async(TIMEOUT).await.expect("Client::connect_async");
+    let watched = backend.shadow(&id).unwrap();
+    let mut changes = watched.changes().unwrap();
+    shadow.report_async(&json!({"mode": "eco"}), TIMEOUT).await.unwrap();
+    bounded("the report in the backend's change stream", sleep(TIMEOUT), async {
+        while changes.next().await.expect("the change stream ended")["state"]["reported"]["mode"] != "eco" {}
+    })
+    .await;
+    let mut deltas = shadow.deltas_at("/mode").unwrap();
+    watched.desire_async(&json!({"mode": "boost"}), TIMEOUT).await.unwrap();
+    bounded("the backend's desire at the device", sleep(TIMEOUT), async {
+        while deltas.next().await.expect("the delta stream ended").state != "boost" {}
+    })
+    .await;
+    assert_eq!(changes.dropped(), 0);
 }
