@@ -386,7 +386,9 @@ impl std::fmt::Debug for Shadow {
 }
 
 /// A delta or change closure's registration; dropping it unregisters the closure (and drops
-/// it). It keeps its shadow alive. Do not drop it from inside its own closure.
+/// it). It keeps its shadow alive. Dropped inside a closure of twinlink's (its own included), the
+/// removal is done from another thread once that closure has returned: the closure may then be
+/// called once more meanwhile.
 #[must_use = "dropping the handler unregisters the closure at once"]
 pub struct DeltaHandler {
     shadow: Shadow,
@@ -395,8 +397,19 @@ pub struct DeltaHandler {
 
 impl Drop for DeltaHandler {
     fn drop(&mut self) {
-        // SAFETY: the shadow is alive (self.shadow keeps the device). Unknown ids are ignored.
-        unsafe { sys::tl_shadow_remove_handler(self.shadow.raw(), self.id) };
+        if in_callback() {
+            // tl_shadow_remove_handler() destroys the closure, which may be the one running on
+            // this thread: remove it from another thread, which waits for the dispatcher.
+            let shadow = self.shadow.clone();
+            let id = self.id;
+            std::thread::spawn(move || {
+                // SAFETY: the shadow is alive (the clone keeps it). Unknown ids are ignored.
+                unsafe { sys::tl_shadow_remove_handler(shadow.raw(), id) };
+            });
+        } else {
+            // SAFETY: the shadow is alive (self.shadow keeps it). Unknown ids are ignored.
+            unsafe { sys::tl_shadow_remove_handler(self.shadow.raw(), self.id) };
+        }
     }
 }
 

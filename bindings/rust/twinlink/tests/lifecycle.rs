@@ -313,3 +313,34 @@ fn handles_are_send_and_sync_and_builders_send() {
     send::<twinlink::DeviceBuilder>();
     send_sync::<twinlink::ShadowBuilder>();
 }
+
+#[test]
+fn a_delta_handler_and_its_device_may_be_dropped_inside_its_own_closure() {
+    let broker = Broker::start();
+    let _cloud = Cloud::start(&broker);
+    let freed = Arc::new(AtomicU32::new(0));
+    let id = device_id("handler-self-drop");
+    let device = Device::builder(&id).broker(broker.uri()).connect(TIMEOUT).unwrap();
+    let shadow = device.shadow().unwrap();
+    let slot: Arc<Mutex<Option<(Device, Shadow, twinlink::DeltaHandler)>>> = Arc::new(Mutex::new(None));
+    let in_closure = slot.clone();
+    let token = CountDrop(freed.clone());
+    let handler = shadow
+        .on_delta(move |_, _| {
+            let _ = &token;
+            // Every handle of the device, this closure's handler included.
+            drop(in_closure.lock().unwrap().take());
+        })
+        .unwrap();
+    *slot.lock().unwrap() = Some((device, shadow, handler));
+    let backend = Client::builder().broker(broker.uri()).connect(TIMEOUT).unwrap();
+    backend
+        .shadow(&id)
+        .unwrap()
+        .desire(&json!({"led": "on"}), TIMEOUT)
+        .unwrap();
+    wait_until("the handler, the device and the closure to be freed", TIMEOUT, || {
+        freed.load(Ordering::SeqCst) == 1
+    });
+    assert!(slot.lock().unwrap().is_none());
+}
