@@ -210,6 +210,18 @@ owned_options!(
     sys::tl_device_options_free
 );
 
+/// A C string borrowed for a callback, copied; NULL is the empty string (never dereferenced).
+///
+/// # Safety
+/// `text` is NULL or a NUL-terminated string valid for the call.
+pub(crate) unsafe fn borrowed_text(text: *const c_char) -> String {
+    if text.is_null() {
+        String::new()
+    } else {
+        CStr::from_ptr(text).to_string_lossy().into_owned()
+    }
+}
+
 /// A path as a C string (twinlink takes UTF-8 paths).
 pub(crate) fn c_path(what: &str, path: &Path) -> Result<std::ffi::CString> {
     let text = path
@@ -386,7 +398,7 @@ impl ClientConfig {
 unsafe extern "C" fn log_trampoline(level: sys::tl_log_level, message: *const c_char, user_data: *mut c_void) {
     guard("log", || {
         // SAFETY: a C string borrowed for the call; user_data is the Box<Box<LogFn>> made above.
-        let message = unsafe { CStr::from_ptr(message) }.to_string_lossy();
+        let message = unsafe { borrowed_text(message) };
         let f = unsafe { &*(user_data as *const Box<LogFn>) };
         f(LogLevel::from_raw(level), &message);
     });
@@ -505,12 +517,8 @@ unsafe extern "C" fn drop_trampoline(
     user_data: *mut c_void,
 ) {
     guard("drop", || {
-        let reason = if reason.is_null() {
-            String::new()
-        } else {
-            // SAFETY: a C string borrowed for the call.
-            unsafe { CStr::from_ptr(reason) }.to_string_lossy().into_owned()
-        };
+        // SAFETY: NULL or a C string borrowed for the call.
+        let reason = unsafe { borrowed_text(reason) };
         let event = DropEvent {
             policy: Backpressure::from_raw(policy),
             points,

@@ -13,7 +13,7 @@ use crate::callback::{guard, in_callback, Boxed};
 use crate::client::{Client, ClientInner};
 use crate::device::DeviceInner;
 use crate::error::{check, Error, Result};
-use crate::options::{Profile, ShadowConfig};
+use crate::options::{borrowed_text, Profile, ShadowConfig};
 use crate::util::{c_string, millis, take_string};
 
 type DeltaFn = dyn FnMut(Value, u64) + Send;
@@ -416,7 +416,7 @@ impl Drop for DeltaHandler {
 unsafe extern "C" fn delta_trampoline(delta_json: *const c_char, version: u64, user_data: *mut c_void) {
     guard("delta", || {
         // SAFETY: a C string borrowed for the call.
-        let text = unsafe { CStr::from_ptr(delta_json) }.to_string_lossy();
+        let text = unsafe { borrowed_text(delta_json) };
         let delta = serde_json::from_str(&text).unwrap_or(Value::Null);
         // SAFETY: user_data was made by Boxed::<DeltaFn>::into_user_data.
         unsafe { Boxed::<DeltaFn>::with(user_data, |f| f(delta, version)) };
@@ -426,7 +426,7 @@ unsafe extern "C" fn delta_trampoline(delta_json: *const c_char, version: u64, u
 unsafe extern "C" fn change_trampoline(document_json: *const c_char, user_data: *mut c_void) {
     guard("change", || {
         // SAFETY: a C string borrowed for the call.
-        let text = unsafe { CStr::from_ptr(document_json) }.to_string_lossy();
+        let text = unsafe { borrowed_text(document_json) };
         let document = serde_json::from_str(&text).unwrap_or(Value::Null);
         // SAFETY: user_data was made by Boxed::<ChangeFn>::into_user_data.
         unsafe { Boxed::<ChangeFn>::with(user_data, |f| f(document)) };
