@@ -353,3 +353,26 @@ fn device_stats_hold_the_client_and_the_pipeline_once_it_exists() {
     assert_eq!(stats.datapoints.unwrap().acked_points, 1);
     assert!(stats.client.messages_out >= 1);
 }
+
+#[test]
+fn a_gateway_device_binds_another_devices_shadow_to_its_own_connection() {
+    let broker = Broker::start();
+    let _cloud = Cloud::start(&broker);
+    let child = device_id("child");
+    let sensor = Device::builder(&child).broker(broker.uri()).connect(TIMEOUT).unwrap();
+    sensor.shadow().unwrap().report(&json!({"t": 20}), TIMEOUT).unwrap();
+
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let gateway = Device::builder(device_id("gateway"))
+        .broker(broker.uri())
+        .on_connection(move |event| seen.lock().unwrap().push(event.state))
+        .connect(TIMEOUT)
+        .unwrap();
+    let remote = Shadow::builder(&child).build(&gateway.client()).unwrap();
+    drop(gateway); // the shadow keeps the gateway's connection, and so the gateway
+    assert_eq!(remote.get(TIMEOUT).unwrap()["state"]["reported"]["t"], 20);
+    wait_until("a Connected event", TIMEOUT, || {
+        events.lock().unwrap().contains(&ConnectionState::Connected)
+    });
+}
