@@ -528,6 +528,15 @@ impl Drop for Subscription {
     }
 }
 
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("brokers", &self.client.brokers)
+            .field("client_id", &self.client.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
 impl std::fmt::Debug for Subscription {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Subscription").field("id", &self.id).finish()

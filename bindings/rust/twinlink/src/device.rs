@@ -234,6 +234,15 @@ impl Device {
     }
 }
 
+impl std::fmt::Debug for DeviceBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceBuilder")
+            .field("device_id", &self.device_id)
+            .field("brokers", &self.client.brokers)
+            .finish_non_exhaustive()
+    }
+}
+
 impl std::fmt::Debug for Device {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Device")

@@ -379,6 +379,12 @@ impl Shadow {
     }
 }
 
+impl std::fmt::Debug for DeltaHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeltaHandler").field("id", &self.id).finish()
+    }
+}
+
 impl std::fmt::Debug for Shadow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shadow").finish_non_exhaustive()
