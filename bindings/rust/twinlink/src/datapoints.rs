@@ -4,8 +4,11 @@ use std::time::Duration;
 
 use twinlink_sys as sys;
 
+use crate::callback::in_callback;
+use crate::client::{Client, ClientInner};
 use crate::device::DeviceInner;
 use crate::error::{check, Error, Result};
+use crate::options::{datapoint_builder_methods, DatapointConfig};
 use crate::util::{c_string, millis, with_c_str};
 
 /// One value of a datapoint: what [`Datapoints::record`] accepts.
@@ -147,25 +150,134 @@ pub struct DatapointStats {
     pub receipt_timeouts: u64,
 }
 
-/// The device's datapoint pipeline: record telemetry, stream it in batches.
+/// What keeps a pipeline's C object alive: the device that owns it, or (for a pipeline made by
+/// [`DatapointsBuilder::build`]) the pipeline itself, freed before its client.
+pub(crate) enum PipelineOwner {
+    /// Borrowed from the device, which frees it (held only to keep it).
+    Device(#[allow(dead_code)] Arc<DeviceInner>),
+    /// Made on a client: `tl_datapoints_free`, then the client is let go.
+    Client {
+        raw: *mut sys::tl_datapoints,
+        client: Option<Arc<ClientInner>>,
+    },
+}
+
+// SAFETY: the C ABI allows a pipeline to be used from any thread at once.
+unsafe impl Send for PipelineOwner {}
+unsafe impl Sync for PipelineOwner {}
+
+struct SendPipeline(*mut sys::tl_datapoints);
+// SAFETY: only moved to the thread that frees it.
+unsafe impl Send for SendPipeline {}
+
+impl Drop for PipelineOwner {
+    fn drop(&mut self) {
+        let PipelineOwner::Client { raw, client } = self else {
+            return;
+        };
+        let (raw, client) = (*raw, client.take());
+        if in_callback() {
+            // Not on the dispatcher thread of its client (the last handle may go in a closure).
+            let raw = SendPipeline(raw);
+            std::thread::spawn(move || {
+                let raw = raw;
+                // SAFETY: the last reference is gone; the client is still alive.
+                unsafe { sys::tl_datapoints_free(raw.0) };
+                drop(client);
+            });
+        } else {
+            // SAFETY: the last reference is gone; the client is still alive.
+            unsafe { sys::tl_datapoints_free(raw) };
+            drop(client);
+        }
+    }
+}
+
+/// A datapoint pipeline: record telemetry, stream it in batches.
 ///
-/// `Send + Sync` and cheap to clone; it keeps its device alive. Recording never waits for the
-/// network.
+/// A device's comes from [`Device::datapoints`](crate::Device::datapoints); a pipeline for any
+/// device id on a [`Client`] (a gateway recording for the devices behind it) from
+/// [`Datapoints::builder`].
+///
+/// `Send + Sync` and cheap to clone; it keeps its device (or client) alive. Recording never waits
+/// for the network.
 #[derive(Clone)]
 pub struct Datapoints {
-    // Keeps the device, which owns the C pipeline, alive.
-    _device: Arc<DeviceInner>,
+    // Keeps the C pipeline alive (and frees it, when it was made on a client).
+    _owner: Arc<PipelineOwner>,
     raw: *mut sys::tl_datapoints,
 }
 
-// SAFETY: the C ABI allows a pipeline to be used from any thread at once; it is borrowed from
-// the device, which `_device` keeps alive.
+// SAFETY: the C ABI allows a pipeline to be used from any thread at once; `_owner` keeps it.
 unsafe impl Send for Datapoints {}
 unsafe impl Sync for Datapoints {}
 
+/// Options of a pipeline on a [`Client`]; made by [`Datapoints::builder`]. Every
+/// `tl_datapoint_options_*` setter has a method here (as on [`DeviceBuilder`](crate::DeviceBuilder)).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use twinlink::{Client, Datapoints, Delivery};
+///
+/// # fn main() -> twinlink::Result<()> {
+/// let gateway = Client::builder().broker("mqtt://127.0.0.1:1883").connect(Duration::from_secs(5))?;
+/// let meter = Datapoints::builder("meter-7").delivery(Delivery::Broker).build(&gateway)?;
+/// meter.record("kwh", 1520.25)?;
+/// meter.flush(Duration::from_secs(5))?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct DatapointsBuilder {
+    device_id: String,
+    datapoints: DatapointConfig,
+}
+
+impl DatapointsBuilder {
+    datapoint_builder_methods!();
+
+    /// Starts the pipeline on `client` (with a spool, batches left by an earlier run are sent
+    /// first). The pipeline keeps the client alive; dropping its last handle closes the open
+    /// batches and stops it (call [`Datapoints::flush`] first to deliver them: without a spool,
+    /// what is undelivered then is discarded).
+    pub fn build(self, client: &Client) -> Result<Datapoints> {
+        let device = c_string("device id", &self.device_id)?;
+        let options = self.datapoints.into_raw()?;
+        let mut raw = ptr::null_mut();
+        // SAFETY: valid client, C string and options (copied); raw written on success.
+        check(unsafe { sys::tl_datapoints_new(&mut raw, client.raw(), device.as_ptr(), options.0) })?;
+        Ok(Datapoints {
+            _owner: Arc::new(PipelineOwner::Client {
+                raw,
+                client: Some(client.inner.clone()),
+            }),
+            raw,
+        })
+    }
+}
+
+impl std::fmt::Debug for DatapointsBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatapointsBuilder")
+            .field("device_id", &self.device_id)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Datapoints {
     pub(crate) fn new(device: Arc<DeviceInner>, raw: *mut sys::tl_datapoints) -> Datapoints {
-        Datapoints { _device: device, raw }
+        Datapoints {
+            _owner: Arc::new(PipelineOwner::Device(device)),
+            raw,
+        }
+    }
+
+    /// Starts configuring a pipeline for device `device_id` on a [`Client`] (see
+    /// [`DatapointsBuilder`]).
+    pub fn builder(device_id: &str) -> DatapointsBuilder {
+        DatapointsBuilder {
+            device_id: device_id.to_string(),
+            datapoints: DatapointConfig::default(),
+        }
     }
 
     /// The C pipeline (valid while `self` lives), for the async module.

@@ -11,8 +11,8 @@ use crate::client::{Client, ClientInner, ClientStats};
 use crate::datapoints::{DatapointStats, Datapoints};
 use crate::error::{check, Error, Result};
 use crate::options::{
-    client_builder_methods, Backpressure, ClientConfig, ConnectionFn, DatapointConfig, Delivery, DropEvent, Encoding,
-    Fsync, Profile, RawDeviceOptions, ShadowConfig,
+    client_builder_methods, datapoint_builder_methods, ClientConfig, ConnectionFn, DatapointConfig, Profile,
+    RawDeviceOptions, ShadowConfig,
 };
 use crate::shadow::Shadow;
 use crate::util::{c_string, millis};
@@ -300,76 +300,7 @@ impl DeviceBuilder {
         self
     }
 
-    /// The datapoint batch topic; `{device}` is replaced, `{series}` routes each series to its
-    /// own topic. Default `{prefix}/{device}/dp`.
-    pub fn datapoint_topic(mut self, topic: impl Into<String>) -> Self {
-        self.datapoints.topic = Some(topic.into());
-        self
-    }
-
-    /// How datapoint batches are encoded (default JSON).
-    pub fn encoding(mut self, encoding: Encoding) -> Self {
-        self.datapoints.encoding = Some(encoding);
-        self
-    }
-
-    /// A batch closes at `max_points` points, `max_bytes` encoded bytes (1 KiB to 256 MiB) or
-    /// `linger` after its first point, whichever comes first. Default 5000, 64 KiB, 500 ms.
-    pub fn batch_limits(mut self, max_points: usize, max_bytes: usize, linger: Duration) -> Self {
-        self.datapoints.batch_limits = Some((max_points, max_bytes, linger));
-        self
-    }
-
-    /// A durable spool in `dir` (created if missing) holding at most `max_bytes` of
-    /// undelivered batches, synced to disk as `fsync` says. Batches left by an earlier run are
-    /// sent first. Default: no spool (memory only).
-    pub fn spool(mut self, dir: impl AsRef<std::path::Path>, max_bytes: u64, fsync: Fsync) -> Self {
-        self.datapoints.spool = Some((dir.as_ref().into(), max_bytes, fsync));
-        self
-    }
-
-    /// Memory bounds: undelivered batches without a spool (default 16 MiB) and points not yet
-    /// batched (default 1000000).
-    pub fn backlog(mut self, max_backlog_bytes: usize, max_pending_points: usize) -> Self {
-        self.datapoints.backlog = Some((max_backlog_bytes, max_pending_points));
-        self
-    }
-
-    /// What recording does when the backlog is full, and how long [`Backpressure::Block`] waits.
-    /// Default [`Backpressure::DropOldest`], 1 s.
-    pub fn backpressure(mut self, policy: Backpressure, block_timeout: Duration) -> Self {
-        self.datapoints.backpressure = Some((policy, block_timeout));
-        self
-    }
-
-    /// Batches published and not yet acknowledged at most (default 16), and batches published
-    /// per second at most (0: no limit, the default).
-    pub fn sending(mut self, max_inflight_batches: u32, max_batches_per_second: f64) -> Self {
-        self.datapoints.sending = Some((max_inflight_batches, max_batches_per_second));
-        self
-    }
-
-    /// When datapoint batches count as delivered (default [`Delivery::Receipt`]).
-    pub fn delivery(mut self, delivery: Delivery) -> Self {
-        self.datapoints.delivery = Some(delivery);
-        self
-    }
-
-    /// With [`Delivery::Receipt`]: a batch the broker acknowledged and no receipt confirmed
-    /// within `timeout` is sent again (default 10 s); at most `max_unconfirmed_batches` are
-    /// unconfirmed at once (default 64); receipts come on `topic` (`{device}` replaced; default
-    /// `{prefix}/{device}/receipts`).
-    pub fn receipts(mut self, timeout: Duration, max_unconfirmed_batches: u32, topic: Option<&str>) -> Self {
-        self.datapoints.receipts = Some((timeout, max_unconfirmed_batches, topic.map(str::to_string)));
-        self
-    }
-
-    /// Calls `f` when datapoints are discarded (at most once a second per reason, summing up),
-    /// on the dispatcher thread. A panic in `f` is caught and reported.
-    pub fn on_drop(mut self, f: impl FnMut(&DropEvent) + Send + 'static) -> Self {
-        self.datapoints.on_drop = Some(Box::new(f));
-        self
-    }
+    datapoint_builder_methods!();
 
     /// How long a shadow update may go unanswered before it is resent (default 10 s).
     pub fn shadow_request_timeout(mut self, timeout: Duration) -> Self {

@@ -64,7 +64,7 @@ pub use asynchronous::operations_in_flight;
 pub use asynchronous::{ChangeStream, Delta, DeltaStream, Operation, ShadowStream, DEFAULT_MAX_QUEUE};
 pub use callback::callback_panics;
 pub use client::{Client, ClientBuilder, ClientStats, Message, Qos, Subscription};
-pub use datapoints::{DatapointStats, Datapoints, PointValue, Series};
+pub use datapoints::{DatapointStats, Datapoints, DatapointsBuilder, PointValue, Series};
 pub use device::{ConnectionEvent, ConnectionState, Device, DeviceBuilder, DeviceStats};
 pub use error::{Error, ErrorKind, Result};
 pub use options::{Backpressure, Delivery, DropEvent, Encoding, Fsync, LogLevel, MqttVersion, Overflow, Profile};

@@ -376,3 +376,40 @@ fn a_gateway_device_binds_another_devices_shadow_to_its_own_connection() {
         events.lock().unwrap().contains(&ConnectionState::Connected)
     });
 }
+
+#[test]
+fn a_client_records_datapoints_for_other_devices() {
+    let broker = Broker::start();
+    let cloud = Cloud::start(&broker);
+    let gateway = client(&broker, &device_id("gateway-dp"));
+    let meter = device_id("meter");
+    let points = twinlink::Datapoints::builder(&meter)
+        .encoding(twinlink::Encoding::Cbor)
+        .batch_limits(10, 4096, std::time::Duration::from_millis(50))
+        .build(&gateway)
+        .unwrap();
+    let other = device_id("meter");
+    let broker_only = twinlink::Datapoints::builder(&other)
+        .delivery(twinlink::Delivery::Broker)
+        .datapoint_topic("rs/meters/{device}")
+        .build(&gateway)
+        .unwrap();
+    drop(gateway); // the pipelines keep their client
+    for i in 0..25i64 {
+        points.record("kwh", i).unwrap();
+        broker_only.record("kwh", i).unwrap();
+    }
+    points.flush(TIMEOUT).unwrap();
+    broker_only.flush(TIMEOUT).unwrap();
+    assert_eq!(points.stats().unwrap().confirmed_points, 25);
+    assert_eq!(broker_only.stats().unwrap().acked_points, 25);
+    assert_eq!(cloud.stored_points(&meter, "kwh").len(), 25);
+    assert!(cloud.stored_points(&other, "kwh").is_empty(), "not on the sink's topic");
+    assert_eq!(
+        twinlink::Datapoints::builder("bad/id")
+            .build(&client(&broker, &device_id("bad")))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidArgument
+    );
+}
