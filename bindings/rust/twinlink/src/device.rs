@@ -316,6 +316,8 @@ impl DeviceBuilder {
     }
 
     /// Creates the device without connecting (with a spool, its pipeline starts at once).
+    /// Client and shadow options are checked here; datapoint options when the pipeline starts
+    /// (here with a spool, else at the first [`Device::datapoints`]).
     pub fn build(self) -> Result<Device> {
         let id = c_string("device id", &self.device_id)?;
         let client = self.client.into_raw()?;
