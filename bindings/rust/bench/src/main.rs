@@ -57,7 +57,7 @@ fn parse_args() -> Options {
         points: 2_000_000,
         message_points: 20_000,
         round_trips: 1000,
-        reps: 3,
+        reps: 5,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
