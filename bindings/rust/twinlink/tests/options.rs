@@ -379,3 +379,39 @@ fn options_that_the_library_refuses_are_errors() {
         assert_eq!(error.kind(), ErrorKind::InvalidArgument, "case {n}: {error}");
     }
 }
+
+#[test]
+fn a_nul_byte_in_any_string_option_is_an_error() {
+    let device = || Device::builder("d").broker("mqtt://h");
+    let pipeline = |builder: twinlink::DeviceBuilder| builder.build().and_then(|device| device.datapoints().map(drop));
+    let results = [
+        Device::builder("d").broker("mqtt://h\0").build().map(drop),
+        device().client_id("a\0b").build().map(drop),
+        device().credentials("u\0", None).build().map(drop),
+        device().credentials("u", Some("p\0")).build().map(drop),
+        device().presence("t\0", None, None).build().map(drop),
+        device().presence("t", Some("on\0"), None).build().map(drop),
+        device().tls_client_cert("c\0", "k", None).build().map(drop),
+        device().prefix("a\0").build().map(drop),
+        device().shadow_persist_dir("a\0").build().map(drop),
+        pipeline(device().datapoint_topic("a\0")),
+        pipeline(device().receipts(Duration::from_secs(1), 1, Some("r\0"))),
+        pipeline(device().spool("s\0", 1 << 20, Fsync::Never)),
+    ];
+    for (n, result) in results.into_iter().enumerate() {
+        let error = result.expect_err(&format!("case {n}"));
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument, "case {n}: {error}");
+        assert!(error.message().contains("NUL"), "case {n}: {error}");
+    }
+    let offline = Client::builder().broker("mqtt://127.0.0.1:1").build().unwrap();
+    for result in [
+        Shadow::builder("d").name("n\0").build(&offline).map(drop),
+        Shadow::builder("d").persist_path("p\0").build(&offline).map(drop),
+        Shadow::builder("d\0").build(&offline).map(drop),
+        twinlink::Datapoints::builder("d\0").build(&offline).map(drop),
+        offline.subscribe("a\0", Qos::AtMostOnce, |_| {}).map(drop),
+        offline.publish_wait("a\0", "", Qos::AtMostOnce, false, TIMEOUT),
+    ] {
+        assert_eq!(result.unwrap_err().kind(), ErrorKind::InvalidArgument);
+    }
+}
