@@ -10,7 +10,6 @@
 #include "boundary.hpp"
 #include "completion.hpp"
 #include "handles.hpp"
-#include "handles.hpp"
 #include "twinlink/client.hpp"
 #include "twinlink/topic.hpp"
 
@@ -65,8 +64,22 @@ std::uint32_t clamp_ms(std::chrono::milliseconds ms) {
     return ms.count() < 0 ? 0 : ms.count() > max ? max : static_cast<std::uint32_t>(ms.count());
 }
 
-}  // namespace
+// The core handler that calls a tl_message_cb.
+twinlink::MessageHandler message_handler(tl_message_cb callback, std::shared_ptr<UserData> data) {
+    return [callback, data = std::move(data)](const twinlink::MessageView& m) {
+        const std::string topic(m.topic);  // the C side needs it NUL-terminated
+        tl_message message{};
+        message.struct_size = sizeof message;
+        message.topic = topic.c_str();
+        message.payload = m.payload.data();
+        message.payload_len = m.payload.size();
+        message.qos = m.qos;
+        message.retained = m.retained ? 1 : 0;
+        callback(&message, data->get());
+    };
+}
 
+}  // namespace
 
 }  // namespace twinlink::capi
 
@@ -356,18 +369,7 @@ tl_status tl_client_subscribe(tl_client* client, const char* filter, int qos, tl
         auto& c = deref(client, "client");
         deref(filter, "filter");
         if (callback == nullptr) invalid("callback is NULL");
-        const auto id = c.core.subscribe(filter, qos, [callback, data = std::move(data)](
-                                                           const twinlink::MessageView& m) {
-            const std::string topic(m.topic);  // the C side needs it NUL-terminated
-            tl_message message{};
-            message.struct_size = sizeof message;
-            message.topic = topic.c_str();
-            message.payload = m.payload.data();
-            message.payload_len = m.payload.size();
-            message.qos = m.qos;
-            message.retained = m.retained ? 1 : 0;
-            callback(&message, data->get());
-        });
+        const auto id = c.core.subscribe(filter, qos, message_handler(callback, std::move(data)));
         if (out_id != nullptr) *out_id = id;
     });
 }
@@ -427,6 +429,77 @@ tl_status tl_client_connect_start(tl_client* client, uint32_t timeout_ms, tl_com
         auto done = completion(callback, data);
         data.reset();  // owned by `done` from here on
         const auto id = c.core.connect_async(std::chrono::milliseconds(timeout_ms), std::move(done));
+        if (out_operation) *out_operation = id;
+    });
+}
+
+tl_status tl_client_disconnect_start(tl_client* client, uint32_t timeout_ms, tl_completion_cb callback,
+                                     void* user_data, tl_destroy_cb destroy, uint64_t* out_operation) {
+    return guard(__func__, [&] {
+        if (out_operation) *out_operation = 0;
+        auto data = own_user_data(user_data, destroy);
+        auto& c = deref(client, "client");
+        auto done = completion(callback, data);
+        data.reset();
+        const auto id = c.core.disconnect_async(milliseconds(timeout_ms), std::move(done));
+        if (out_operation) *out_operation = id;
+    });
+}
+
+tl_status tl_client_publish_start(tl_client* client, const char* topic, const void* payload, size_t payload_len,
+                                  int qos, int retain, uint32_t timeout_ms, tl_completion_cb callback,
+                                  void* user_data, tl_destroy_cb destroy, uint64_t* out_operation) {
+    return guard(__func__, [&] {
+        if (out_operation) *out_operation = 0;
+        auto data = own_user_data(user_data, destroy);
+        auto& c = deref(client, "client");
+        deref(topic, "topic");
+        std::string bytes = payload_copy(payload, payload_len);
+        auto done = completion(callback, data);
+        data.reset();
+        const auto id = c.core.publish_async(topic, std::move(bytes), qos, retain != 0, milliseconds(timeout_ms),
+                                             std::move(done));
+        if (out_operation) *out_operation = id;
+    });
+}
+
+tl_status tl_client_subscribe_start(tl_client* client, const char* filter, int qos, tl_message_cb on_message,
+                                    void* message_user_data, tl_destroy_cb message_destroy, uint64_t* out_id,
+                                    uint32_t timeout_ms, tl_completion_cb callback, void* user_data,
+                                    tl_destroy_cb destroy, uint64_t* out_operation) {
+    // Owned first, so that both destroy callbacks run on every failure path.
+    std::shared_ptr<UserData> message_data, data;
+    const tl_status owned = guard(__func__, [&] {
+        message_data = own_user_data(message_user_data, message_destroy);
+        data = own_user_data(user_data, destroy);
+    });
+    if (owned != TL_OK) return owned;
+    return guard(__func__, [&] {
+        if (out_id) *out_id = 0;
+        if (out_operation) *out_operation = 0;
+        auto& c = deref(client, "client");
+        deref(filter, "filter");
+        if (on_message == nullptr) invalid("on_message is NULL");
+        auto done = completion(callback, data);
+        data.reset();
+        auto handler = message_handler(on_message, std::move(message_data));
+        const auto ids = c.core.subscribe_async(filter, qos, std::move(handler), milliseconds(timeout_ms),
+                                                std::move(done));
+        if (out_id) *out_id = ids.subscription;
+        if (out_operation) *out_operation = ids.operation;
+    });
+}
+
+tl_status tl_client_unsubscribe_start(tl_client* client, uint64_t subscription_id, uint32_t timeout_ms,
+                                      tl_completion_cb callback, void* user_data, tl_destroy_cb destroy,
+                                      uint64_t* out_operation) {
+    return guard(__func__, [&] {
+        if (out_operation) *out_operation = 0;
+        auto data = own_user_data(user_data, destroy);
+        auto& c = deref(client, "client");
+        auto done = completion(callback, data);
+        data.reset();
+        const auto id = c.core.unsubscribe_async(subscription_id, milliseconds(timeout_ms), std::move(done));
         if (out_operation) *out_operation = id;
     });
 }

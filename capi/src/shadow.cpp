@@ -288,6 +288,33 @@ tl_status tl_shadow_get_start(tl_shadow* shadow, uint32_t timeout_ms, tl_complet
     });
 }
 
+tl_status tl_shadow_update_start(tl_shadow* shadow, const char* request_json, uint32_t timeout_ms,
+                                 tl_completion_cb callback, void* user_data, tl_destroy_cb destroy,
+                                 uint64_t* out_operation) {
+    return guard(__func__, [&] {
+        if (out_operation) *out_operation = 0;
+        auto data = own_user_data(user_data, destroy);
+        auto& s = deref(shadow, "shadow");
+        auto done = completion(callback, data);
+        data.reset();
+        const auto id = s.core.update_start(parse_update(request_json), milliseconds(timeout_ms), std::move(done));
+        if (out_operation) *out_operation = id;
+    });
+}
+
+tl_status tl_shadow_delete_start(tl_shadow* shadow, uint32_t timeout_ms, tl_completion_cb callback, void* user_data,
+                                 tl_destroy_cb destroy, uint64_t* out_operation) {
+    return guard(__func__, [&] {
+        if (out_operation) *out_operation = 0;
+        auto data = own_user_data(user_data, destroy);
+        auto& s = deref(shadow, "shadow");
+        auto done = completion(callback, data);
+        data.reset();
+        const auto id = s.core.remove_start(milliseconds(timeout_ms), std::move(done));
+        if (out_operation) *out_operation = id;
+    });
+}
+
 tl_status tl_shadow_cancel(tl_shadow* shadow, uint64_t operation) {
     return guard(__func__, [&] {
         if (!deref(shadow, "shadow").core.cancel_operation(operation))

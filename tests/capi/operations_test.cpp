@@ -12,6 +12,7 @@
 
 #include "broker.hpp"
 #include "support.hpp"
+#include "tcp_proxy.hpp"
 
 namespace {
 
@@ -28,6 +29,7 @@ public:
         bool has_document;
         std::thread::id thread;
         int destroys_before;  // destroy calls seen when the callback ran
+        int watched_before;   // the value of *watch when the callback ran (-1 without one)
     };
 
     static void on_done(const tl_completion* c, void* self_) {
@@ -35,7 +37,8 @@ public:
         {
             std::lock_guard<std::mutex> lock(self->mutex_);
             self->done_.push_back({c->operation, c->status, c->message, c->document ? c->document : "",
-                                   c->document != nullptr, std::this_thread::get_id(), self->destroys.load()});
+                                   c->document != nullptr, std::this_thread::get_id(), self->destroys.load(),
+                                   self->watch ? self->watch->load() : -1});
         }
         self->changed_.notify_all();
     }
@@ -51,6 +54,8 @@ public:
     }
 
     std::atomic<int> destroys{0};
+    /// A counter to sample when the callback runs (an Inbox's destroys, say).
+    std::atomic<int>* watch = nullptr;
 
 private:
     mutable std::mutex mutex_;
@@ -251,6 +256,415 @@ TEST(OperationArguments, FailedStartsReleaseTheUserDataAndCallNothing) {
     EXPECT_EQ(c.destroys, 4);
     EXPECT_EQ(c.done().size(), 0u);
     EXPECT_EQ(tl_client_cancel(nullptr, 1), TL_EINVAL);
+}
+
+// ---- shadow update and delete ---------------------------------------------------------------
+
+TEST_F(Operations, UpdateStartCompletesWithTheAcceptedUpdate) {
+    const auto dispatcher = dispatcher_thread();
+    Completions c;
+    uint64_t id = 0;
+    ASSERT_EQ(tl_shadow_update_start(shadow_.get(), R"({"state":{"reported":{"on":true}}})", 5000,
+                                     Completions::on_done, &c, Completions::destroy, &id),
+              TL_OK)
+        << tl_last_error();
+    ASSERT_TRUE(c.wait_for(1));
+    ASSERT_TRUE(eventually([&] { return c.destroys.load() == 1; }));
+    const auto d = c.done().at(0);
+    EXPECT_EQ(d.status, TL_OK) << d.message;
+    EXPECT_EQ(d.operation, id);
+    EXPECT_EQ(d.thread, dispatcher);
+    EXPECT_EQ(d.destroys_before, 0);
+    EXPECT_NE(d.document.find("\"version\""), std::string::npos) << d.document;
+}
+
+TEST_F(Operations, DeleteStartCompletesWithTheAcceptedDelete) {
+    ASSERT_EQ(tl_client_subscribe(cloud_.get(), "tl/lamp/shadow/delete", 1, FakeCloud::on_update, &fake_, nullptr,
+                                  nullptr),
+              TL_OK);
+    Completions c;
+    ASSERT_EQ(tl_shadow_delete_start(shadow_.get(), 5000, Completions::on_done, &c, Completions::destroy, nullptr),
+              TL_OK)
+        << tl_last_error();
+    ASSERT_TRUE(c.wait_for(1));
+    const auto d = c.done().at(0);
+    EXPECT_EQ(d.status, TL_OK) << d.message;
+    EXPECT_TRUE(d.has_document);
+    EXPECT_TRUE(eventually([&] { return c.destroys.load() == 1; }));
+}
+
+TEST_F(Operations, UnansweredUpdateAndDeleteTimeOutAndCancel) {
+    fake_.answer = false;  // and nothing answers deletes at all
+    Completions update_timed, delete_timed, update_canceled, delete_canceled;
+    ASSERT_EQ(tl_shadow_update_start(shadow_.get(), R"({"state":{"desired":{"a":1}},"version":3})", 200,
+                                     Completions::on_done, &update_timed, Completions::destroy, nullptr),
+              TL_OK);
+    ASSERT_EQ(tl_shadow_delete_start(shadow_.get(), 200, Completions::on_done, &delete_timed, Completions::destroy,
+                                     nullptr),
+              TL_OK);
+    uint64_t update_id = 0, delete_id = 0;
+    ASSERT_EQ(tl_shadow_update_start(shadow_.get(), R"({"state":{"desired":{"a":2}}})", 60000, Completions::on_done,
+                                     &update_canceled, Completions::destroy, &update_id),
+              TL_OK);
+    ASSERT_EQ(tl_shadow_delete_start(shadow_.get(), 60000, Completions::on_done, &delete_canceled,
+                                     Completions::destroy, &delete_id),
+              TL_OK);
+    EXPECT_EQ(tl_shadow_cancel(shadow_.get(), update_id), TL_OK);
+    EXPECT_EQ(tl_client_cancel(device_.get(), delete_id), TL_OK);  // the same operations, by the client
+    for (auto* c : {&update_timed, &delete_timed, &update_canceled, &delete_canceled}) {
+        ASSERT_TRUE(c->wait_for(1));
+        EXPECT_TRUE(eventually([&] { return c->destroys.load() == 1; }));
+    }
+    EXPECT_EQ(update_timed.done().at(0).status, TL_ETIMEOUT);
+    EXPECT_EQ(delete_timed.done().at(0).status, TL_ETIMEOUT);
+    EXPECT_EQ(update_canceled.done().at(0).status, TL_ECANCELED);
+    EXPECT_EQ(delete_canceled.done().at(0).status, TL_ECANCELED);
+    EXPECT_EQ(tl_shadow_cancel(shadow_.get(), delete_id), TL_ESTATE);
+}
+
+TEST_F(Operations, UpdateAndDeleteWithoutAConnectionCompleteWithNotConnected) {
+    auto options = make_options(broker_.uri());
+    auto offline = make_client(options.get());
+    ASSERT_TRUE(offline);
+    tl_shadow* raw = nullptr;
+    ASSERT_EQ(tl_shadow_new(&raw, offline.get(), "lamp", nullptr), TL_OK) << tl_last_error();
+    Shadow shadow(raw);
+    Completions update, remove;
+    ASSERT_EQ(tl_shadow_update_start(shadow.get(), R"({"state":{"desired":{"a":1}}})", 5000, Completions::on_done,
+                                     &update, Completions::destroy, nullptr),
+              TL_OK);
+    ASSERT_EQ(tl_shadow_delete_start(shadow.get(), 5000, Completions::on_done, &remove, Completions::destroy, nullptr),
+              TL_OK);
+    ASSERT_TRUE(update.wait_for(1) && remove.wait_for(1));
+    EXPECT_EQ(update.done().at(0).status, TL_ENOTCONN);
+    EXPECT_EQ(remove.done().at(0).status, TL_ENOTCONN);
+    shadow.reset();
+    EXPECT_EQ(update.destroys, 1);
+    EXPECT_EQ(remove.destroys, 1);
+}
+
+// ---- subscribe, unsubscribe, publish, disconnect ----------------------------------------------
+
+TEST_F(Operations, SubscribeStartCompletesWithTheSubackAndUnsubscribeStartAfterTheHandlerIsGone) {
+    const auto dispatcher = dispatcher_thread();
+    Inbox inbox;
+    Completions subscribed;
+    uint64_t sub = 0, op = 0;
+    ASSERT_EQ(tl_client_subscribe_start(device_.get(), "ops/+", 1, Inbox::on_message, &inbox, Inbox::on_destroy, &sub,
+                                        5000, Completions::on_done, &subscribed, Completions::destroy, &op),
+              TL_OK)
+        << tl_last_error();
+    EXPECT_NE(sub, 0u);
+    EXPECT_NE(op, 0u);
+    ASSERT_TRUE(subscribed.wait_for(1));
+    const auto d = subscribed.done().at(0);
+    EXPECT_EQ(d.status, TL_OK) << d.message;
+    EXPECT_EQ(d.operation, op);
+    EXPECT_EQ(d.thread, dispatcher);
+    EXPECT_FALSE(d.has_document);
+    // Acknowledged: a message published now is delivered.
+    ASSERT_EQ(tl_client_publish_wait(cloud_.get(), "ops/a", "1", 1, 1, 0, 5000), TL_OK);
+    ASSERT_TRUE(inbox.wait_for(1));
+    EXPECT_EQ(inbox.payloads().at(0), "1");
+
+    Completions unsubscribed;
+    unsubscribed.watch = &inbox.destroys;
+    ASSERT_EQ(tl_client_unsubscribe_start(device_.get(), sub, 5000, Completions::on_done, &unsubscribed,
+                                          Completions::destroy, nullptr),
+              TL_OK)
+        << tl_last_error();
+    ASSERT_TRUE(unsubscribed.wait_for(1));
+    EXPECT_EQ(unsubscribed.done().at(0).status, TL_OK) << unsubscribed.done().at(0).message;
+    EXPECT_EQ(unsubscribed.done().at(0).watched_before, 1);  // the handler's destroy ran first
+    EXPECT_EQ(unsubscribed.done().at(0).thread, dispatcher);
+    EXPECT_TRUE(eventually([&] { return subscribed.destroys == 1 && unsubscribed.destroys == 1; }));
+    // Unknown now.
+    Completions again;
+    EXPECT_EQ(tl_client_unsubscribe_start(device_.get(), sub, 5000, Completions::on_done, &again,
+                                          Completions::destroy, nullptr),
+              TL_EINVAL);
+    EXPECT_EQ(again.destroys, 1);
+    EXPECT_EQ(again.done().size(), 0u);
+}
+
+TEST_F(Operations, SubscribeStartWhileOfflineCompletesAtOnceAndSubscribesAtConnect) {
+    auto options = make_options(broker_.uri());
+    auto client = make_client(options.get());
+    ASSERT_TRUE(client);
+    Inbox inbox;
+    Completions c;
+    ASSERT_EQ(tl_client_subscribe_start(client.get(), "late/#", 1, Inbox::on_message, &inbox, Inbox::on_destroy,
+                                        nullptr, 5000, Completions::on_done, &c, Completions::destroy, nullptr),
+              TL_OK);
+    ASSERT_TRUE(c.wait_for(1));
+    EXPECT_EQ(c.done().at(0).status, TL_OK);
+    ASSERT_EQ(tl_client_connect(client.get(), 5000), TL_OK) << tl_last_error();
+    ASSERT_EQ(tl_client_publish_wait(cloud_.get(), "late/x", "hi", 2, 1, 0, 5000), TL_OK);
+    ASSERT_TRUE(inbox.wait_for(1));
+    client.reset();
+    EXPECT_EQ(inbox.destroys, 1);
+}
+
+TEST_F(Operations, UnsubscribeStartFromTheSubscriptionsOwnCallback) {
+    struct Self {
+        tl_client* client;
+        uint64_t id = 0;
+        Completions unsubscribed;
+        std::atomic<int> calls{0};
+        std::atomic<int> destroys{0};
+    } self;
+    self.client = device_.get();
+    self.unsubscribed.watch = &self.destroys;
+    const auto on_message = [](const tl_message*, void* p) {
+        auto* s = static_cast<Self*>(p);
+        if (s->calls++ == 0)
+            tl_client_unsubscribe_start(s->client, s->id, 5000, Completions::on_done, &s->unsubscribed,
+                                        Completions::destroy, nullptr);
+    };
+    const auto on_destroy = [](void* p) { static_cast<Self*>(p)->destroys++; };
+    Completions subscribed;
+    ASSERT_EQ(tl_client_subscribe_start(device_.get(), "own/#", 1, on_message, &self, on_destroy, &self.id, 5000,
+                                        Completions::on_done, &subscribed, nullptr, nullptr),
+              TL_OK);
+    ASSERT_TRUE(subscribed.wait_for(1));
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(tl_client_publish_wait(cloud_.get(), "own/x", "m", 1, 1, 0, 5000), TL_OK);
+    ASSERT_TRUE(self.unsubscribed.wait_for(1));
+    EXPECT_EQ(self.unsubscribed.done().at(0).status, TL_OK);
+    EXPECT_EQ(self.unsubscribed.done().at(0).watched_before, 1);
+    EXPECT_EQ(self.calls, 1);
+}
+
+/// A client that talks to the broker through a relay the test can stop (acknowledgements then
+/// never arrive).
+struct Relayed {
+    explicit Relayed(int broker_port) : relay(broker_port) {
+        client = connect_client(relay.uri());
+    }
+    tltest::TcpProxy relay;
+    Client client;
+};
+
+TEST_F(Operations, SubscribeAndUnsubscribeTimeOutOrCancelWhenTheBrokerIsSilent) {
+    Relayed r(broker_.port());
+    ASSERT_TRUE(r.client);
+    Inbox kept;
+    uint64_t kept_id = 0;
+    ASSERT_EQ(tl_client_subscribe(r.client.get(), "kept/#", 1, Inbox::on_message, &kept, Inbox::on_destroy, &kept_id),
+              TL_OK);
+    r.relay.hold_downstream(true);
+
+    Inbox timed_inbox, canceled_inbox;
+    Completions timed, canceled;
+    timed.watch = &timed_inbox.destroys;
+    canceled.watch = &canceled_inbox.destroys;
+    ASSERT_EQ(tl_client_subscribe_start(r.client.get(), "silent/a", 1, Inbox::on_message, &timed_inbox,
+                                        Inbox::on_destroy, nullptr, 200, Completions::on_done, &timed,
+                                        Completions::destroy, nullptr),
+              TL_OK);
+    uint64_t op = 0;
+    ASSERT_EQ(tl_client_subscribe_start(r.client.get(), "silent/b", 1, Inbox::on_message, &canceled_inbox,
+                                        Inbox::on_destroy, nullptr, 60000, Completions::on_done, &canceled,
+                                        Completions::destroy, &op),
+              TL_OK);
+    ASSERT_EQ(tl_client_cancel(r.client.get(), op), TL_OK);
+    ASSERT_TRUE(timed.wait_for(1) && canceled.wait_for(1));
+    EXPECT_EQ(timed.done().at(0).status, TL_ETIMEOUT);
+    EXPECT_EQ(canceled.done().at(0).status, TL_ECANCELED);
+    // Removed: the handler's destroy ran before the completion.
+    EXPECT_EQ(timed.done().at(0).watched_before, 1);
+    EXPECT_EQ(canceled.done().at(0).watched_before, 1);
+
+    Completions unsubscribed;
+    unsubscribed.watch = &kept.destroys;
+    ASSERT_EQ(tl_client_unsubscribe_start(r.client.get(), kept_id, 200, Completions::on_done, &unsubscribed,
+                                          Completions::destroy, nullptr),
+              TL_OK);
+    ASSERT_TRUE(unsubscribed.wait_for(1));
+    EXPECT_EQ(unsubscribed.done().at(0).status, TL_ETIMEOUT);  // no UNSUBACK
+    EXPECT_EQ(unsubscribed.done().at(0).watched_before, 1);    // removed all the same
+    EXPECT_TRUE(eventually([&] { return timed.destroys == 1 && canceled.destroys == 1 && unsubscribed.destroys == 1; }));
+}
+
+TEST_F(Operations, FreeingTheClientCancelsAPendingSubscribe) {
+    Relayed r(broker_.port());
+    ASSERT_TRUE(r.client);
+    r.relay.hold_downstream(true);
+    Inbox inbox;
+    Completions c;
+    ASSERT_EQ(tl_client_subscribe_start(r.client.get(), "silent/#", 1, Inbox::on_message, &inbox, Inbox::on_destroy,
+                                        nullptr, 60000, Completions::on_done, &c, Completions::destroy, nullptr),
+              TL_OK);
+    r.client.reset();
+    ASSERT_TRUE(c.wait_for(1));
+    EXPECT_EQ(c.done().at(0).status, TL_ECANCELED);
+    EXPECT_EQ(c.destroys, 1);
+    EXPECT_EQ(inbox.destroys, 1);
+}
+
+TEST_F(Operations, PublishStartCompletesWithThePubackOrTimesOutOrIsCanceled) {
+    Inbox inbox;
+    ASSERT_EQ(tl_client_subscribe(cloud_.get(), "pub/#", 1, Inbox::on_message, &inbox, nullptr, nullptr), TL_OK);
+    Completions acked;
+    uint64_t op = 0;
+    ASSERT_EQ(tl_client_publish_start(device_.get(), "pub/a", "x", 1, 1, 0, 5000, Completions::on_done, &acked,
+                                      Completions::destroy, &op),
+              TL_OK)
+        << tl_last_error();
+    ASSERT_TRUE(acked.wait_for(1));
+    EXPECT_EQ(acked.done().at(0).status, TL_OK) << acked.done().at(0).message;
+    EXPECT_EQ(acked.done().at(0).operation, op);
+    ASSERT_TRUE(inbox.wait_for(1));
+    EXPECT_TRUE(eventually([&] { return acked.destroys == 1; }));
+
+    Relayed r(broker_.port());
+    ASSERT_TRUE(r.client);
+    r.relay.hold_downstream(true);  // no PUBACK
+    Completions timed, canceled;
+    ASSERT_EQ(tl_client_publish_start(r.client.get(), "pub/b", "y", 1, 1, 0, 200, Completions::on_done, &timed,
+                                      Completions::destroy, nullptr),
+              TL_OK);
+    ASSERT_EQ(tl_client_publish_start(r.client.get(), "pub/c", "z", 1, 1, 0, 60000, Completions::on_done, &canceled,
+                                      Completions::destroy, &op),
+              TL_OK);
+    ASSERT_EQ(tl_client_cancel(r.client.get(), op), TL_OK);
+    ASSERT_TRUE(timed.wait_for(1) && canceled.wait_for(1));
+    EXPECT_EQ(timed.done().at(0).status, TL_ETIMEOUT);
+    EXPECT_EQ(canceled.done().at(0).status, TL_ECANCELED);
+    EXPECT_TRUE(eventually([&] { return timed.destroys == 1 && canceled.destroys == 1; }));
+}
+
+TEST_F(Operations, DisconnectStartDrainsTheQueueThenCompletesAndConnectStartsAgain) {
+    auto options = make_options(broker_.uri());
+    auto client = make_client(options.get());
+    ASSERT_TRUE(client);
+    Completions never_started;
+    ASSERT_EQ(tl_client_disconnect_start(client.get(), 1000, Completions::on_done, &never_started,
+                                         Completions::destroy, nullptr),
+              TL_OK);
+    ASSERT_TRUE(never_started.wait_for(1));
+    EXPECT_EQ(never_started.done().at(0).status, TL_OK);
+
+    ASSERT_EQ(tl_client_connect(client.get(), 5000), TL_OK) << tl_last_error();
+    for (int i = 0; i < 50; ++i)
+        ASSERT_EQ(tl_client_publish(client.get(), "drain/x", "d", 1, 1, 0, nullptr, nullptr, nullptr, nullptr), TL_OK);
+    Completions disconnected;
+    ASSERT_EQ(tl_client_disconnect_start(client.get(), 5000, Completions::on_done, &disconnected,
+                                         Completions::destroy, nullptr),
+              TL_OK);
+    ASSERT_TRUE(disconnected.wait_for(1));
+    EXPECT_EQ(disconnected.done().at(0).status, TL_OK) << disconnected.done().at(0).message;
+    EXPECT_EQ(tl_client_state(client.get()), TL_STATE_DISCONNECTED);
+    tl_client_stats stats{};
+    stats.struct_size = sizeof stats;
+    ASSERT_EQ(tl_client_get_stats(client.get(), &stats), TL_OK);
+    EXPECT_EQ(stats.messages_out, 50u);
+    EXPECT_EQ(stats.queued_messages, 0u);
+
+    Completions reconnected;
+    ASSERT_EQ(tl_client_connect_start(client.get(), 5000, Completions::on_done, &reconnected, Completions::destroy,
+                                      nullptr),
+              TL_OK);
+    ASSERT_TRUE(reconnected.wait_for(1));
+    EXPECT_EQ(reconnected.done().at(0).status, TL_OK) << reconnected.done().at(0).message;
+    EXPECT_EQ(tl_client_disconnect(client.get(), 1000), TL_OK);
+}
+
+TEST_F(Operations, DisconnectStartGivesUpTheDrainAtItsTimeoutAndAConnectCallsItOff) {
+    Relayed r(broker_.port());
+    ASSERT_TRUE(r.client);
+    r.relay.hold_downstream(true);  // nothing is ever acknowledged
+    ASSERT_EQ(tl_client_publish(r.client.get(), "drain/y", "d", 1, 1, 0, nullptr, nullptr, nullptr, nullptr), TL_OK);
+
+    Completions called_off;
+    ASSERT_EQ(tl_client_disconnect_start(r.client.get(), 60000, Completions::on_done, &called_off,
+                                         Completions::destroy, nullptr),
+              TL_OK);
+    EXPECT_EQ(tl_client_start(r.client.get()), TL_OK);
+    ASSERT_TRUE(called_off.wait_for(1));
+    EXPECT_EQ(called_off.done().at(0).status, TL_ECANCELED);
+    EXPECT_EQ(tl_client_state(r.client.get()), TL_STATE_CONNECTED);
+
+    Completions gave_up;
+    ASSERT_EQ(tl_client_disconnect_start(r.client.get(), 200, Completions::on_done, &gave_up, Completions::destroy,
+                                         nullptr),
+              TL_OK);
+    ASSERT_TRUE(gave_up.wait_for(1));
+    EXPECT_EQ(gave_up.done().at(0).status, TL_OK) << gave_up.done().at(0).message;
+    EXPECT_EQ(tl_client_state(r.client.get()), TL_STATE_DISCONNECTED);
+    tl_client_stats stats{};
+    stats.struct_size = sizeof stats;
+    ASSERT_EQ(tl_client_get_stats(r.client.get(), &stats), TL_OK);
+    EXPECT_EQ(stats.queued_messages, 1u);  // kept for the next connect
+    EXPECT_TRUE(eventually([&] { return called_off.destroys == 1 && gave_up.destroys == 1; }));
+}
+
+TEST(OperationArguments, FailedStartsOfTheLaterOperationsReleaseTheUserDataAndCallNothing) {
+    Completions c;
+    std::atomic<int> message_destroys{0};
+    const auto count = [](void* p) { ++*static_cast<std::atomic<int>*>(p); };
+    const auto ignore = [](const tl_message*, void*) {};
+    int expected = 0;
+    EXPECT_EQ(tl_client_disconnect_start(nullptr, 10, Completions::on_done, &c, Completions::destroy, nullptr),
+              TL_EINVAL);
+    EXPECT_EQ(tl_client_publish_start(nullptr, "t", "x", 1, 1, 0, 10, Completions::on_done, &c, Completions::destroy,
+                                      nullptr),
+              TL_EINVAL);
+    EXPECT_EQ(tl_client_subscribe_start(nullptr, "t", 1, ignore, &message_destroys, count, nullptr, 10,
+                                        Completions::on_done, &c, Completions::destroy, nullptr),
+              TL_EINVAL);
+    EXPECT_EQ(tl_client_unsubscribe_start(nullptr, 1, 10, Completions::on_done, &c, Completions::destroy, nullptr),
+              TL_EINVAL);
+    EXPECT_EQ(tl_shadow_update_start(nullptr, "{}", 10, Completions::on_done, &c, Completions::destroy, nullptr),
+              TL_EINVAL);
+    EXPECT_EQ(tl_shadow_delete_start(nullptr, 10, Completions::on_done, &c, Completions::destroy, nullptr), TL_EINVAL);
+    expected += 6;
+    EXPECT_EQ(c.destroys, expected);
+    EXPECT_EQ(message_destroys, 1);
+
+    // Bad arguments on a real client (not connected: nothing waits).
+    auto options = make_options("mqtt://127.0.0.1:1");
+    auto client = make_client(options.get());
+    ASSERT_TRUE(client);
+    tl_shadow* raw = nullptr;
+    ASSERT_EQ(tl_shadow_new(&raw, client.get(), "lamp", nullptr), TL_OK);
+    std::unique_ptr<tl_shadow, void (*)(tl_shadow*)> shadow(raw, tl_shadow_free);
+    uint64_t op = 99, sub = 99;
+    EXPECT_EQ(tl_client_publish_start(client.get(), "a/#", "x", 1, 1, 0, 10, Completions::on_done, &c,
+                                      Completions::destroy, &op),
+              TL_EINVAL);  // a wildcard in a topic name
+    EXPECT_EQ(op, 0u);
+    EXPECT_EQ(tl_client_publish_start(client.get(), "a", nullptr, 3, 1, 0, 10, Completions::on_done, &c,
+                                      Completions::destroy, nullptr),
+              TL_EINVAL);  // NULL payload with a length
+    EXPECT_EQ(tl_client_publish_start(client.get(), "a", "x", 1, 3, 0, 10, Completions::on_done, &c,
+                                      Completions::destroy, nullptr),
+              TL_EINVAL);  // qos 3
+    EXPECT_EQ(tl_client_subscribe_start(client.get(), "a/#/b", 1, ignore, &message_destroys, count, &sub, 10,
+                                        Completions::on_done, &c, Completions::destroy, &op),
+              TL_EINVAL);  // # not last
+    EXPECT_EQ(sub, 0u);
+    EXPECT_EQ(tl_client_subscribe_start(client.get(), "a/b", 1, nullptr, &message_destroys, count, nullptr, 10,
+                                        Completions::on_done, &c, Completions::destroy, nullptr),
+              TL_EINVAL);  // no message callback
+    EXPECT_EQ(tl_client_subscribe_start(client.get(), "a/b", 1, ignore, &message_destroys, count, nullptr, 10,
+                                        nullptr, &c, Completions::destroy, nullptr),
+              TL_EINVAL);  // no completion callback
+    EXPECT_EQ(tl_client_unsubscribe_start(client.get(), 12345, 10, Completions::on_done, &c, Completions::destroy,
+                                          nullptr),
+              TL_EINVAL);  // unknown id
+    EXPECT_EQ(tl_client_disconnect_start(client.get(), 10, nullptr, &c, Completions::destroy, nullptr), TL_EINVAL);
+    EXPECT_EQ(tl_shadow_update_start(shadow.get(), "{not json", 10, Completions::on_done, &c, Completions::destroy,
+                                     nullptr),
+              TL_EINVAL);
+    EXPECT_EQ(tl_shadow_update_start(shadow.get(), R"({"state":[]})", 10, Completions::on_done, &c,
+                                     Completions::destroy, nullptr),
+              TL_EINVAL);
+    EXPECT_EQ(tl_shadow_delete_start(shadow.get(), 10, nullptr, &c, Completions::destroy, nullptr), TL_EINVAL);
+    expected += 11;
+    EXPECT_EQ(c.destroys, expected);
+    EXPECT_EQ(message_destroys, 4);
+    EXPECT_EQ(c.done().size(), 0u);
+    EXPECT_NE(std::string(tl_last_error()), "");
 }
 
 }  // namespace

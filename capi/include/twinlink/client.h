@@ -243,6 +243,19 @@ TL_API tl_status tl_client_cancel(tl_client *client, uint64_t operation);
  * connected (a connect attempt or a backoff is interrupted). Idempotent. Errors: TL_EINVAL. */
 TL_API tl_status tl_client_disconnect(tl_client *client, uint32_t timeout_ms);
 
+/* As tl_client_disconnect() without blocking (see "Asynchronous operations" in common.h): the
+ * connection thread waits up to `timeout_ms` for queued and in-flight messages to be acknowledged,
+ * publishes the offline presence and disconnects; then `callback` gets TL_OK (at once, through the
+ * dispatcher, when the client is not started or already stopped). Messages not yet sent stay
+ * queued. TL_ECANCELED when tl_client_start() or a connect is called while it still waits for the
+ * queue (the client then stays connected), on tl_client_cancel() (the disconnect goes on) or
+ * tl_client_free(); TL_ETIMEOUT only if the close itself takes over timeout_ms + 5 s (it goes on).
+ * A connect started while it closes waits for the close first (~1 s at most).
+ * Any thread; never blocks. Errors: TL_EINVAL (NULL client or callback), TL_ECANCELED (the client
+ * is being freed). */
+TL_API tl_status tl_client_disconnect_start(tl_client *client, uint32_t timeout_ms, tl_completion_cb callback,
+                                            void *user_data, tl_destroy_cb destroy, uint64_t *out_operation);
+
 /* Queues a message and returns at once; it is sent in publish order when connected.
  * `topic` (no wildcards) and `payload` (payload_len bytes; NULL only when payload_len is 0) are
  * copied. `callback` may be NULL; `destroy(user_data)` runs after it, or at once on error.
@@ -258,6 +271,17 @@ TL_API tl_status tl_client_publish(tl_client *client, const char *topic, const v
 TL_API tl_status tl_client_publish_wait(tl_client *client, const char *topic, const void *payload,
                                         size_t payload_len, int qos, int retain, uint32_t timeout_ms);
 
+/* As tl_client_publish_wait() without blocking (see "Asynchronous operations" in common.h): queues
+ * the message (topic and payload copied) and `callback` gets the outcome of the publish: TL_OK once
+ * the broker acknowledged it (QoS 1/2) or it was written (QoS 0), TL_EDROPPED, TL_ETIMEOUT after
+ * timeout_ms (the message stays queued and may still be sent), or TL_ECANCELED (tl_client_cancel():
+ * it stays queued too; tl_client_free()). Any thread; never blocks.
+ * Errors: as tl_client_publish() (TL_EINVAL, TL_EQUEUE_FULL), TL_EINVAL for a NULL callback. */
+TL_API tl_status tl_client_publish_start(tl_client *client, const char *topic, const void *payload,
+                                         size_t payload_len, int qos, int retain, uint32_t timeout_ms,
+                                         tl_completion_cb callback, void *user_data, tl_destroy_cb destroy,
+                                         uint64_t *out_operation);
+
 /* Calls `callback` for every message whose topic matches `filter` (+ and # wildcards).
  * When connected, blocks until the broker acknowledges (operation timeout); the subscription is
  * renewed after every reconnect, and made at connect when registered while offline. `out_id`
@@ -266,6 +290,35 @@ TL_API tl_status tl_client_publish_wait(tl_client *client, const char *topic, co
  * TL_ETIMEOUT. */
 TL_API tl_status tl_client_subscribe(tl_client *client, const char *filter, int qos, tl_message_cb callback,
                                      void *user_data, tl_destroy_cb destroy, uint64_t *out_id);
+
+/* As tl_client_subscribe() without blocking (see "Asynchronous operations" in common.h). The
+ * subscription is registered at once: `on_message` may receive messages before the completion
+ * runs, and `*out_id` (may be NULL) receives its id at once. `callback` gets TL_OK when the broker
+ * acknowledged the SUBSCRIBE (at once, through the dispatcher, when offline or when the connection
+ * ends first: it is made at the next connect, as with tl_client_subscribe()), TL_ESUBSCRIBE when
+ * the broker refuses, TL_ETIMEOUT after timeout_ms, or TL_ECANCELED (tl_client_cancel(),
+ * tl_client_free()). After TL_ESUBSCRIBE, TL_ETIMEOUT and TL_ECANCELED the subscription is removed
+ * (as by tl_client_unsubscribe_start()) and `message_destroy(message_user_data)` has run before
+ * the completion. Both destroy callbacks run before the return when the call fails.
+ * Any thread; never blocks. Errors: TL_EINVAL (NULL client, on_message or callback, bad filter or
+ * qos), TL_ECANCELED (the client is being freed). */
+TL_API tl_status tl_client_subscribe_start(tl_client *client, const char *filter, int qos, tl_message_cb on_message,
+                                           void *message_user_data, tl_destroy_cb message_destroy, uint64_t *out_id,
+                                           uint32_t timeout_ms, tl_completion_cb callback, void *user_data,
+                                           tl_destroy_cb destroy, uint64_t *out_operation);
+
+/* As tl_client_unsubscribe() without blocking (see "Asynchronous operations" in common.h): the
+ * subscription is removed at once (its callback does not start again), its destroy callback runs
+ * on the dispatcher thread after any call of it in progress, and then `callback` gets TL_OK, once
+ * the broker has also acknowledged the UNSUBSCRIBE when one was sent (no other subscription uses
+ * the filter, and connected; a connection that ends first counts as done). TL_ETIMEOUT when that
+ * acknowledgement does not come within timeout_ms, TL_ECANCELED (tl_client_cancel(),
+ * tl_client_free()); the subscription is removed in every case. Any thread, a callback of this
+ * subscription included; never blocks. Errors: TL_EINVAL (NULL client or callback, unknown id),
+ * TL_ECANCELED (the client is being freed). */
+TL_API tl_status tl_client_unsubscribe_start(tl_client *client, uint64_t subscription_id, uint32_t timeout_ms,
+                                             tl_completion_cb callback, void *user_data, tl_destroy_cb destroy,
+                                             uint64_t *out_operation);
 
 /* Removes a subscription; when it returns, its callback will not run again (a call in progress
  * on another thread is waited for) and its destroy callback has run (called from a callback of

@@ -108,6 +108,16 @@ TL_API tl_status tl_shadow_cancel(tl_shadow *shadow, uint64_t operation);
 TL_API tl_status tl_shadow_update(tl_shadow *shadow, const char *request_json, uint32_t timeout_ms,
                                   char **out_accepted);
 
+/* As tl_shadow_update() without blocking (see "Asynchronous operations" in common.h): sends the
+ * request at once, and `callback` gets TL_OK with the update/accepted payload as its document,
+ * TL_ECONFLICT (stale version)/TL_EREJECTED/TL_ENOTFOUND with the rejection as its document,
+ * TL_ENOTCONN (not connected, or the connection lost before the answer), TL_ETIMEOUT or
+ * TL_ECANCELED (tl_shadow_cancel(), tl_shadow_free(), the client freed). Any thread; never
+ * blocks. Errors: TL_EINVAL (NULL shadow or callback, request_json not a valid update request). */
+TL_API tl_status tl_shadow_update_start(tl_shadow *shadow, const char *request_json, uint32_t timeout_ms,
+                                        tl_completion_cb callback, void *user_data, tl_destroy_cb destroy,
+                                        uint64_t *out_operation);
+
 /* Fetches the document from the cloud (updating the local copy) and writes it to *out_document in
  * the form of tl_shadow_change_cb (delta always present, {} when in sync); free it with tl_free().
  * Errors: TL_ENOTFOUND, TL_ENOTCONN, TL_ETIMEOUT, TL_EREJECTED. */
@@ -115,6 +125,13 @@ TL_API tl_status tl_shadow_get(tl_shadow *shadow, uint32_t timeout_ms, char **ou
 
 /* Deletes the shadow in the cloud. Errors: TL_ENOTFOUND, TL_ENOTCONN, TL_ETIMEOUT. */
 TL_API tl_status tl_shadow_delete(tl_shadow *shadow, uint32_t timeout_ms);
+
+/* As tl_shadow_delete() without blocking (see "Asynchronous operations" in common.h): `callback`
+ * gets TL_OK with the delete/accepted payload as its document (the local copy is emptied first),
+ * TL_ENOTFOUND with the rejection as its document, TL_ENOTCONN, TL_ETIMEOUT or TL_ECANCELED, as
+ * tl_shadow_update_start(). Any thread; never blocks. Errors: TL_EINVAL (NULL shadow or callback). */
+TL_API tl_status tl_shadow_delete_start(tl_shadow *shadow, uint32_t timeout_ms, tl_completion_cb callback,
+                                        void *user_data, tl_destroy_cb destroy, uint64_t *out_operation);
 
 /* The local copy, in the form of tl_shadow_change_cb, with reports not yet accepted merged into
  * reported. Free with tl_free(). Never blocks on the network. Errors: TL_EINVAL. */

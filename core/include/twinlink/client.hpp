@@ -152,8 +152,9 @@ enum class Delivery : int {
 /// destructor), under the rules of Delivery::Direct.
 using PublishCallback = std::function<void(std::uint64_t message_id, Status status)>;
 
-/// How an asynchronous operation (connect_async(), Shadow::report_start(), Shadow::get_start(),
-/// Datapoints::flush_start()) ended.
+/// How an asynchronous operation (connect_async(), disconnect_async(), publish_async(),
+/// subscribe_async(), unsubscribe_async(), Shadow::report_start(), get_start(), update_start(),
+/// remove_start(), Datapoints::flush_start()) ended.
 struct OperationResult {
     Status status = Status::Ok;  ///< Ok, or Timeout, Canceled, or the operation's own error
     std::string message;         ///< empty on success
@@ -217,6 +218,13 @@ public:
     /// when not connected (a connect attempt or a backoff is interrupted).
     void disconnect(std::chrono::milliseconds timeout);
 
+    /// As disconnect(), without a waiting thread: the connection thread drains (up to `drain`),
+    /// closes and ends, then `done` completes with Status::Ok (at once, through the dispatcher,
+    /// when the client is not started). Canceled when start()/connect() is called while it still
+    /// drains (the client stays connected), on cancel_operation() (the disconnect goes on) or
+    /// destruction. Its deadline is `drain` + 5 s: the close itself takes ~1 s at most.
+    std::uint64_t disconnect_async(std::chrono::milliseconds drain, OperationCallback done);
+
     /// Queues a message and returns its id (> 0) at once. It is sent when connected, in publish
     /// order, at most max_inflight at a time. Throws Error(InvalidArgument) for a bad topic,
     /// qos or payload size, Error(QueueFull) when the RejectNew policy refuses it.
@@ -232,6 +240,13 @@ public:
     void publish_wait(std::string_view topic, std::string payload, int qos, bool retain,
                       std::chrono::milliseconds timeout);
 
+    /// publish() that completes `done` with the publish's outcome (Ok once acknowledged for QoS
+    /// 1/2, or written for QoS 0; Dropped; Canceled on destruction), Timeout when `timeout` passes
+    /// first (the message stays queued), or Canceled by cancel_operation() (it stays queued too).
+    /// Throws what publish() throws, before anything is registered.
+    std::uint64_t publish_async(std::string_view topic, std::string payload, int qos, bool retain,
+                                std::chrono::milliseconds timeout, OperationCallback done);
+
     /// Registers `handler` for messages matching `filter` and returns its subscription id.
     /// When connected, sends SUBSCRIBE and waits for the SUBACK (up to operation_timeout; when
     /// the connection ends first, it returns and the SUBSCRIBE is made at the next connect); the
@@ -239,6 +254,31 @@ public:
     /// bad filter or qos, Error(SubscribeRejected) when the broker refuses, Error(Timeout).
     std::uint64_t subscribe(std::string_view filter, int qos, MessageHandler handler,
                             Delivery delivery = Delivery::Dispatcher);
+
+    /// The ids of subscribe_async().
+    struct AsyncSubscription {
+        std::uint64_t subscription = 0;  ///< for unsubscribe() / unsubscribe_async()
+        std::uint64_t operation = 0;     ///< the operation that completes with the SUBACK
+    };
+    /// As subscribe(), without a waiting thread: the handler is registered at once, and `done`
+    /// completes with Ok on the SUBACK (at once when offline, or when the connection ends first:
+    /// the SUBSCRIBE is made at the next connect), SubscribeRejected when the broker refuses,
+    /// Timeout after `timeout`, or Canceled (cancel_operation(), destruction). After
+    /// SubscribeRejected, Timeout and Canceled the subscription is removed, as by
+    /// unsubscribe_async(). Throws Error(InvalidArgument) for a bad filter, qos or an empty
+    /// handler, before anything is registered.
+    AsyncSubscription subscribe_async(std::string_view filter, int qos, MessageHandler handler,
+                                      std::chrono::milliseconds timeout, OperationCallback done);
+
+    /// Removes a subscription without waiting: the handler is not called after a call already in
+    /// progress, and is destroyed on the dispatcher thread before `done` runs. `done` completes
+    /// with Ok once that is so and, when an UNSUBSCRIBE was sent (no other subscription uses the
+    /// filter, and connected), the broker acknowledged it (or the connection ended first); Timeout
+    /// when that acknowledgement does not come within `timeout`; Canceled (cancel_operation(),
+    /// destruction): the subscription is removed in every case. Throws Error(InvalidArgument) for
+    /// an unknown id, before anything is registered.
+    std::uint64_t unsubscribe_async(std::uint64_t subscription_id, std::chrono::milliseconds timeout,
+                                    OperationCallback done);
 
     /// Removes a subscription; after it returns the handler is not called again (it waits for a
     /// call in progress on another thread) and, unless called from a callback of this client,

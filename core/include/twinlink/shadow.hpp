@@ -129,6 +129,15 @@ public:
     /// copy is updated first), NotFound, NotConnected (also when the connection is lost before
     /// the answer), Timeout or Canceled.
     std::uint64_t get_start(std::chrono::milliseconds timeout, OperationCallback done);
+    /// As update(), without a waiting thread: `done` receives the update/accepted payload, the
+    /// rejection (Conflict for a stale version, NotFound, Rejected; the response in document),
+    /// NotConnected (not connected, or the connection lost before the answer), Timeout or
+    /// Canceled. Error(InvalidArgument) for a bad update, thrown before anything is registered.
+    std::uint64_t update_start(const ShadowUpdate& update, std::chrono::milliseconds timeout,
+                               OperationCallback done);
+    /// As remove(), without a waiting thread: `done` receives the delete/accepted payload, or
+    /// NotFound, NotConnected, Timeout, Canceled as update_start().
+    std::uint64_t remove_start(std::chrono::milliseconds timeout, OperationCallback done);
     /// Client::cancel_operation() of the client this shadow is on.
     bool cancel_operation(std::uint64_t id);
 

@@ -108,6 +108,7 @@ void Client::Impl::shutdown() {
         std::lock_guard<std::mutex> life(life_mu_);
         {
             std::lock_guard<std::mutex> lock(mu_);
+            shutting_down_ = true;
             stop_ = true;
             cv_.notify_all();
         }
@@ -187,10 +188,30 @@ void Client::Impl::run_late_tasks() {
 
 void Client::Impl::start() {
     std::lock_guard<std::mutex> life(life_mu_);
-    if (worker_.joinable()) return;
+    if (worker_.joinable()) {
+        bool ending;
+        std::vector<std::uint64_t> called_off;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            ending = stop_;
+            if (!ending && draining_) {
+                // A disconnect_async() still draining is called off: the client stays connected.
+                draining_ = false;
+                called_off.swap(disconnect_waiters_);
+                cv_.notify_all();
+            }
+        }
+        for (const auto id : called_off)
+            operations_.finish(id, OperationResult{Status::Canceled, "disconnect was interrupted by connect", ""});
+        if (!ending) return;
+        // Only a disconnect_async() leaves a stopping thread unjoined: its close takes ~1 s at most.
+        worker_.join();
+    }
     {
         std::lock_guard<std::mutex> lock(mu_);
         stop_ = false;
+        draining_ = false;
+        running_ = true;
         failures_ = 0;
         last_failure_ = {Status::Ok, ""};
     }
@@ -257,6 +278,63 @@ void Client::Impl::disconnect(milliseconds timeout) {
         cv_.notify_all();
     }
     worker_.join();
+}
+
+std::uint64_t Client::Impl::disconnect_async(milliseconds drain, OperationCallback done) {
+    // The close after the drain takes ~1 s at most (kCloseBudget, then the DISCONNECT): the
+    // deadline only guards against a close that hangs.
+    const std::uint64_t id = operations_.begin(
+        drain + milliseconds(5000),
+        "the disconnect did not finish within " + std::to_string(drain.count()) + " ms + 5 s; it goes on",
+        std::move(done), [this](std::uint64_t op) {
+            std::lock_guard<std::mutex> lock(mu_);
+            disconnect_waiters_.erase(std::remove(disconnect_waiters_.begin(), disconnect_waiters_.end(), op),
+                                      disconnect_waiters_.end());
+        });
+    bool stopped;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        stopped = !running_;
+        if (!stopped) {
+            disconnect_waiters_.push_back(id);
+            if (state_ != ConnectionState::Connected || lost_) {
+                stop_ = true;  // nothing to drain: stop at once, as disconnect() does
+            } else {
+                const auto deadline = Clock::now() + (drain.count() < 0 ? milliseconds(0) : drain);
+                drain_deadline_ = draining_ ? std::min(drain_deadline_, deadline) : deadline;
+                draining_ = true;
+            }
+            cv_.notify_all();
+        }
+    }
+    if (stopped) operations_.finish(id, OperationResult{Status::Ok, "", ""});
+    return id;
+}
+
+std::uint64_t Client::Impl::publish_async(std::string_view topic, std::string payload, int qos, bool retain,
+                                          milliseconds timeout, OperationCallback done) {
+    validate_topic_name(topic);
+    check_qos(qos);
+    const std::string name(topic);
+    const std::uint64_t op = operations_.begin(
+        timeout, "publish to '" + name + "' did not complete within " + std::to_string(timeout.count()) +
+                     " ms; it stays queued",
+        std::move(done), {});
+    // Delivery::Direct: finish() only posts to the dispatcher, so it may run on any thread.
+    auto finished = [this, op, name](std::uint64_t, Status status) {
+        operations_.finish(op, OperationResult{status,
+                                               status == Status::Ok
+                                                   ? std::string()
+                                                   : "publish to '" + name + "' failed: " + status_name(status),
+                                               ""});
+    };
+    try {
+        publish(topic, std::move(payload), qos, retain, std::move(finished), Delivery::Direct, nullptr);
+    } catch (...) {
+        operations_.discard(op);
+        throw;
+    }
+    return op;
 }
 
 ConnectionState Client::Impl::state() const {
@@ -441,10 +519,15 @@ void Client::Impl::on_delivery(std::uint64_t ticket, bool ok, int reason_code) {
 
 // ---- Subscribe ------------------------------------------------------------------------------
 
-mqtt::token_ptr Client::Impl::subscribe_request(const std::string& filter, int qos, int identifier) {
-    if (opts_.mqtt_version != MqttVersion::V5) return paho_->subscribe(filter, qos);
+mqtt::token_ptr Client::Impl::subscribe_request(const std::string& filter, int qos, int identifier,
+                                                std::uint64_t operation) {
     mqtt::properties props;
-    props.add(mqtt::property(mqtt::property::SUBSCRIPTION_IDENTIFIER, identifier));
+    if (opts_.mqtt_version == MqttVersion::V5)
+        props.add(mqtt::property(mqtt::property::SUBSCRIPTION_IDENTIFIER, identifier));
+    if (operation != 0)
+        return paho_->subscribe(filter, qos, reinterpret_cast<void*>(static_cast<std::uintptr_t>(operation)),
+                                subscribe_listener_, mqtt::subscribe_options(), props);
+    if (opts_.mqtt_version != MqttVersion::V5) return paho_->subscribe(filter, qos);
     return paho_->subscribe(filter, qos, mqtt::subscribe_options(), props);
 }
 
@@ -522,6 +605,179 @@ void Client::Impl::unsubscribe(std::uint64_t id) {
     } catch (const mqtt::exception& e) {
         log_.debug("unsubscribe from '" + removed->filter + "' failed: " + e.what());
     }
+}
+
+// ---- Subscribe and unsubscribe without a waiting thread ------------------------------------
+
+Client::AsyncSubscription Client::Impl::subscribe_async(std::string_view filter, int qos, MessageHandler handler,
+                                                        milliseconds timeout, OperationCallback done) {
+    validate_topic_filter(filter);
+    check_qos(qos);
+    if (!handler) throw Error(Status::InvalidArgument, "subscribe: the message handler is empty");
+    // The operation first, so that a start that fails has registered nothing. Its subscription id
+    // is set under mu_ once the handler is added (0 until then).
+    auto sub_id = std::make_shared<std::uint64_t>(0);
+    const std::string name(filter);
+    const std::uint64_t op = operations_.begin(
+        timeout,
+        "the broker did not acknowledge the subscription to '" + name + "' within " +
+            std::to_string(timeout.count()) + " ms; it was removed",
+        std::move(done), [this, sub_id](std::uint64_t operation) {
+            std::uint64_t id;
+            {
+                std::lock_guard<std::mutex> lock(mu_);
+                subscribe_ops_.erase(operation);
+                id = *sub_id;
+            }
+            bool sent = false;
+            if (id != 0) detach_subscription(id, true, 0, sent);
+        });
+    detail::SubscriptionTable::Added added;
+    bool send;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        added = subs_.add(name, qos, std::move(handler), Delivery::Dispatcher);
+        *sub_id = added.subscription->id;
+        send = added.broker_subscribe && state_ == ConnectionState::Connected;
+        if (send) subscribe_ops_[op] = added.subscription->id;
+    }
+    const auto& sub = *added.subscription;
+    if (!operations_.pending(op)) {
+        // Ended (a zero timeout, a cancel) before the handler was added: remove it again.
+        bool sent = false;
+        detach_subscription(sub.id, false, 0, sent);
+        return {sub.id, op};
+    }
+    if (send) {
+        try {
+            subscribe_request(sub.filter, qos, sub.identifier, op);
+            return {sub.id, op};
+        } catch (const mqtt::exception&) {
+            // The connection went away meanwhile: the SUBSCRIBE is made at the next connect.
+            std::lock_guard<std::mutex> lock(mu_);
+            subscribe_ops_.erase(op);
+        }
+    }
+    operations_.finish(op, OperationResult{Status::Ok, "", ""});
+    return {sub.id, op};
+}
+
+std::uint64_t Client::Impl::unsubscribe_async(std::uint64_t id, milliseconds timeout, OperationCallback done) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!subs_.contains(id))
+            throw Error(Status::InvalidArgument, "unsubscribe: no subscription has id " + std::to_string(id));
+    }
+    const std::uint64_t op = operations_.begin(
+        timeout,
+        "the broker did not acknowledge the unsubscribe within " + std::to_string(timeout.count()) +
+            " ms; the subscription's handler is removed all the same",
+        std::move(done), {});
+    bool sent = false;
+    if (!detach_subscription(id, true, op, sent)) {
+        // Removed by another thread meanwhile.
+        operations_.finish(op, OperationResult{Status::InvalidArgument,
+                                               "unsubscribe: no subscription has id " + std::to_string(id), ""});
+    } else if (!sent) {
+        // Posted after the release of the handler: the completion runs once it is destroyed.
+        operations_.finish(op, OperationResult{Status::Ok, "", ""});
+    }
+    return op;
+}
+
+bool Client::Impl::detach_subscription(std::uint64_t id, bool send_unsubscribe, std::uint64_t operation,
+                                       bool& sent) {
+    sent = false;
+    std::shared_ptr<detail::Subscription> removed;
+    bool unused = false, connected;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        removed = subs_.remove(id, unused);
+        connected = state_ == ConnectionState::Connected && !lost_;
+    }
+    if (!removed) return false;
+    if (removed->delivery == Delivery::Dispatcher) {
+        // The dispatcher runs one task at a time: a call of this handler in progress returns
+        // before this runs, and later ones see it inactive.
+        post_task([removed] { MessageHandler released = std::move(removed->handler); });
+    }
+    if (!send_unsubscribe || !unused || !connected) return true;
+    try {
+        if (operation != 0) {
+            paho_->unsubscribe(removed->filter, reinterpret_cast<void*>(static_cast<std::uintptr_t>(operation)),
+                               unsubscribe_listener_);
+            sent = true;
+        } else {
+            paho_->unsubscribe(removed->filter);
+        }
+    } catch (const mqtt::exception& e) {
+        log_.debug("unsubscribe from '" + removed->filter + "' failed: " + e.what());
+    }
+    return true;
+}
+
+bool Client::Impl::failed_by_disconnect(int return_code) const {
+    if (return_code == MQTTASYNC_OPERATION_INCOMPLETE || return_code == MQTTASYNC_DISCONNECTED) return true;
+    std::lock_guard<std::mutex> lock(mu_);
+    return lost_ || stop_ || state_ != ConnectionState::Connected;
+}
+
+void Client::Impl::on_subscribe_result(std::uint64_t operation, bool ok, int return_code) {
+    std::uint64_t id = 0;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        const auto it = subscribe_ops_.find(operation);
+        if (it == subscribe_ops_.end()) return;  // timed out or canceled already
+        id = it->second;
+        subscribe_ops_.erase(it);
+    }
+    if (!ok && failed_by_disconnect(return_code)) {
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (shutting_down_) return;  // there is no next connect: shutdown() cancels it
+        }
+        // A SUBSCRIBE cut short by a lost connection is made again at the next one.
+        ok = true;
+    }
+    if (ok) {
+        operations_.finish(operation, OperationResult{Status::Ok, "", ""});
+        return;
+    }
+    bool sent = false;
+    detach_subscription(id, false, 0, sent);  // no UNSUBSCRIBE from Paho's thread, and none is needed
+    operations_.finish(operation, OperationResult{Status::SubscribeRejected,
+                                                  "the broker refused the subscription (return code " +
+                                                      std::to_string(return_code) + ")",
+                                                  ""});
+}
+
+void Client::Impl::on_unsubscribe_result(std::uint64_t operation, bool ok, int return_code) {
+    if (ok || failed_by_disconnect(return_code)) {
+        operations_.finish(operation, OperationResult{Status::Ok, "", ""});
+        return;
+    }
+    operations_.finish(operation, OperationResult{Status::ProtocolError,
+                                                  "the broker refused the unsubscribe (return code " +
+                                                      std::to_string(return_code) + ")",
+                                                  ""});
+}
+
+void Client::Impl::OperationListener::on_success(const mqtt::token& tok) {
+    PahoCallback scope(impl_);
+    const auto op = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(tok.get_user_context()));
+    if (kind_ == Kind::Subscribe)
+        impl_.on_subscribe_result(op, true, 0);
+    else
+        impl_.on_unsubscribe_result(op, true, 0);
+}
+
+void Client::Impl::OperationListener::on_failure(const mqtt::token& tok) {
+    PahoCallback scope(impl_);
+    const auto op = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(tok.get_user_context()));
+    if (kind_ == Kind::Subscribe)
+        impl_.on_subscribe_result(op, false, tok.get_return_code());
+    else
+        impl_.on_unsubscribe_result(op, false, tok.get_return_code());
 }
 
 bool Client::Impl::wait_while_connected(const mqtt::token_ptr& token, milliseconds timeout) {
@@ -642,6 +898,24 @@ void Client::publish_wait(std::string_view topic, std::string payload, int qos, 
                                          std::to_string(timeout.count()) + " ms; it stays queued");
     if (*status != Status::Ok)
         throw Error(*status, "publish to '" + std::string(topic) + "' failed: " + status_name(*status));
+}
+
+std::uint64_t Client::disconnect_async(milliseconds drain, OperationCallback done) {
+    return impl_->disconnect_async(drain, std::move(done));
+}
+
+std::uint64_t Client::publish_async(std::string_view topic, std::string payload, int qos, bool retain,
+                                    milliseconds timeout, OperationCallback done) {
+    return impl_->publish_async(topic, std::move(payload), qos, retain, timeout, std::move(done));
+}
+
+Client::AsyncSubscription Client::subscribe_async(std::string_view filter, int qos, MessageHandler handler,
+                                                  milliseconds timeout, OperationCallback done) {
+    return impl_->subscribe_async(filter, qos, std::move(handler), timeout, std::move(done));
+}
+
+std::uint64_t Client::unsubscribe_async(std::uint64_t id, milliseconds timeout, OperationCallback done) {
+    return impl_->unsubscribe_async(id, timeout, std::move(done));
 }
 
 std::uint64_t Client::subscribe(std::string_view filter, int qos, MessageHandler handler, Delivery delivery) {

@@ -49,6 +49,12 @@ public:
     std::uint64_t connect_async(std::chrono::milliseconds timeout, OperationCallback done);
     detail::OperationTable& operations() { return operations_; }
     void disconnect(std::chrono::milliseconds timeout);
+    std::uint64_t disconnect_async(std::chrono::milliseconds drain, OperationCallback done);
+    std::uint64_t publish_async(std::string_view topic, std::string payload, int qos, bool retain,
+                                std::chrono::milliseconds timeout, OperationCallback done);
+    Client::AsyncSubscription subscribe_async(std::string_view filter, int qos, MessageHandler handler,
+                                              std::chrono::milliseconds timeout, OperationCallback done);
+    std::uint64_t unsubscribe_async(std::uint64_t id, std::chrono::milliseconds timeout, OperationCallback done);
     std::uint64_t publish(std::string_view topic, std::string payload, int qos, bool retain,
                           PublishCallback on_complete, Delivery completion,
                           std::shared_ptr<detail::CompletionLatch> latch);
@@ -85,6 +91,20 @@ private:
         Impl& impl_;
     };
 
+    // Completes the operation whose id is the token's user context: the SUBACK of a
+    // subscribe_async() or the UNSUBACK of an unsubscribe_async().
+    class OperationListener : public mqtt::iaction_listener {
+    public:
+        enum class Kind { Subscribe, Unsubscribe };
+        OperationListener(Impl& impl, Kind kind) : impl_(impl), kind_(kind) {}
+        void on_success(const mqtt::token& tok) override;
+        void on_failure(const mqtt::token& tok) override;
+
+    private:
+        Impl& impl_;
+        Kind kind_;
+    };
+
     // Connection thread (connection_loop.cpp).
     void run();
     bool attempt_connect(unsigned attempt);
@@ -93,7 +113,9 @@ private:
     void resubscribe(const std::vector<detail::SubscriptionTable::Filter>& filters);
     void publish_presence_online();
     /// SUBSCRIBE for one filter; with MQTT 5 it carries the filter's subscription identifier.
-    mqtt::token_ptr subscribe_request(const std::string& filter, int qos, int identifier);
+    /// With an `operation`, its SUBACK completes that subscribe_async() operation.
+    mqtt::token_ptr subscribe_request(const std::string& filter, int qos, int identifier,
+                                      std::uint64_t operation = 0);
     ServeEnd serve();
     void handle_loss();
     void close_gracefully();
@@ -126,6 +148,17 @@ private:
     void on_connection_lost(const std::string& cause);
     void deliver(const mqtt::message& message, const std::vector<std::shared_ptr<detail::Subscription>>& targets);
     void send_subscribe(const std::string& filter, int qos, int identifier);
+    /// The SUBACK (ok) or a failure of subscribe_async()'s SUBSCRIBE. Paho's thread.
+    void on_subscribe_result(std::uint64_t operation, bool ok, int return_code);
+    /// The UNSUBACK (ok) or a failure of unsubscribe_async()'s UNSUBSCRIBE. Paho's thread.
+    void on_unsubscribe_result(std::uint64_t operation, bool ok, int return_code);
+    /// Removes subscription `id` without waiting: its handler is released on the dispatcher
+    /// thread. When `send_unsubscribe` and no other subscription uses the filter while connected,
+    /// UNSUBSCRIBE is sent (its UNSUBACK completing `operation` when that is not 0). Returns
+    /// whether the subscription existed and sets `sent` when an UNSUBSCRIBE with a listener went out.
+    bool detach_subscription(std::uint64_t id, bool send_unsubscribe, std::uint64_t operation, bool& sent);
+    /// Whether a failed token means that the connection ended (rather than a refusal).
+    bool failed_by_disconnect(int return_code) const;
     /// Waits for a SUBACK while the connection lasts: false when `timeout` passes, the connection
     /// is lost or a stop is requested first (the broker's answer would come too late to matter).
     /// Throws mqtt::exception when the token failed.
@@ -172,6 +205,12 @@ private:
     std::uint64_t next_listener_id_ = 0;
     bool ever_connected_ = false;
     std::vector<std::uint64_t> connect_waiters_;  // connect_async() operations
+    bool shutting_down_ = false;    // shutdown() has begun
+    bool running_ = false;          // the connection thread runs (set by start(), cleared as run() ends)
+    bool draining_ = false;         // a disconnect_async() waits for the queue to empty
+    std::chrono::steady_clock::time_point drain_deadline_;
+    std::vector<std::uint64_t> disconnect_waiters_;  // disconnect_async() operations
+    std::map<std::uint64_t, std::uint64_t> subscribe_ops_;  // subscribe_async() operation -> subscription
 
     /// Ends the connect_async() operations with `result`. Not under mu_.
     void finish_connect_waiters(const OperationResult& result);
@@ -195,6 +234,8 @@ private:
 
     // Declared last: destroyed first, so no Paho callback outlives the members it touches.
     DeliveryListener delivery_listener_{*this};
+    OperationListener subscribe_listener_{*this, OperationListener::Kind::Subscribe};
+    OperationListener unsubscribe_listener_{*this, OperationListener::Kind::Unsubscribe};
     mqtt::connect_options connect_options_;
     std::unique_ptr<mqtt::async_client> paho_;
 };

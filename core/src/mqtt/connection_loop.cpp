@@ -64,6 +64,16 @@ void Client::Impl::run() {
     } catch (const mqtt::exception&) {
     }
     set_state(ConnectionState::Disconnected, Status::Ok, "disconnected");
+    std::vector<std::uint64_t> waiters;
+    {
+        // stop_ stays set, so that start() joins this thread before it starts another.
+        std::lock_guard<std::mutex> lock(mu_);
+        stop_ = true;
+        running_ = false;
+        draining_ = false;
+        waiters.swap(disconnect_waiters_);
+    }
+    for (const auto id : waiters) operations_.finish(id, OperationResult{Status::Ok, "", ""});
 }
 
 bool Client::Impl::wait_token(const mqtt::token_ptr& token, milliseconds timeout) {
@@ -240,6 +250,12 @@ Client::Impl::ServeEnd Client::Impl::serve() {
     auto next_scan = Clock::now();
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
+        if (draining_ && !stop_ &&
+            ((outbox_.empty() && inflight_.empty()) || lost_ || Clock::now() >= drain_deadline_)) {
+            // A disconnect_async() has waited long enough: stop as disconnect() does.
+            draining_ = false;
+            stop_ = true;
+        }
         if (stop_) return ServeEnd::Stop;
         if (lost_) return ServeEnd::Lost;
         if (pump_) {
@@ -269,6 +285,7 @@ Client::Impl::ServeEnd Client::Impl::serve() {
         }
         auto wake = now + std::chrono::seconds(1);
         if (!inflight_.empty()) wake = std::min(wake, std::max(next_scan, inflight_.begin()->second.deadline));
+        if (draining_) wake = std::min(wake, drain_deadline_);
         cv_.wait_until(lock, wake);
     }
 }

@@ -1,5 +1,6 @@
-// OperationTable: the asynchronous operations of one client (connect, shadow report/get, datapoint
-// flush) that complete through a callback instead of a waiting thread.
+// OperationTable: the asynchronous operations of one client (connect, disconnect, publish,
+// subscribe, unsubscribe, shadow requests, datapoint flush) that complete through a callback
+// instead of a waiting thread.
 //
 // Why a table in the client. Every such operation ends in one of four ways: the event that finishes
 // it (a CONNACK, a shadow response, an acknowledged batch), its deadline, a cancel, or the client
@@ -73,6 +74,13 @@ public:
         return true;
     }
 
+    /// Removes an operation without completing it (its callback is destroyed, never called): for
+    /// a start call that fails after registering. False when it had already ended.
+    bool discard(std::uint64_t id) {
+        Entry e;
+        return take(id, e);
+    }
+
     /// Cancels everything still pending, stops the timer and refuses new operations. Called before
     /// the dispatcher stops, so the completions still run there.
     void close() {
@@ -90,6 +98,12 @@ public:
             if (e.abandon) e.abandon(id);
             deliver(id, std::move(e.done), OperationResult{Status::Canceled, "the client was closed", {}});
         }
+    }
+
+    /// Whether operation `id` has not ended yet.
+    bool pending(std::uint64_t id) const {
+        std::lock_guard<std::mutex> lock(mu_);
+        return ops_.count(id) != 0;
     }
 
     std::size_t pending() const {

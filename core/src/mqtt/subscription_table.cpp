@@ -45,6 +45,10 @@ std::shared_ptr<Subscription> SubscriptionTable::remove(std::uint64_t id, bool& 
     return sub;
 }
 
+bool SubscriptionTable::contains(std::uint64_t id) const {
+    return std::any_of(subs_.begin(), subs_.end(), [&](const auto& s) { return s->id == id; });
+}
+
 std::vector<std::shared_ptr<Subscription>> SubscriptionTable::matching(std::string_view topic) const {
     std::vector<std::shared_ptr<Subscription>> out;
     for (const auto& s : subs_)

@@ -39,6 +39,8 @@ public:
     /// whether no other subscription uses its filter any more.
     std::shared_ptr<Subscription> remove(std::uint64_t id, bool& filter_unused);
 
+    bool contains(std::uint64_t id) const;
+
     std::vector<std::shared_ptr<Subscription>> matching(std::string_view topic) const;
     /// The subscriptions whose filter has one of these identifiers.
     std::vector<std::shared_ptr<Subscription>> with_identifiers(const std::vector<int>& identifiers) const;

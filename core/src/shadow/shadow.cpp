@@ -214,14 +214,16 @@ public:
         return op;
     }
 
-    std::uint64_t start_get(milliseconds timeout, OperationCallback done) {
+    // get_start(), update_start(), remove_start(): one request, completed by the answer that
+    // carries its token.
+    std::uint64_t start_request(ShadowOperation what, json body, milliseconds timeout, OperationCallback done) {
         const std::string token = uuid7();
-        json body = json::object();
         body["clientToken"] = token;
+        const std::string name = shadow_operation_name(what);
         std::weak_ptr<Impl> weak = weak_from_this();
         const std::uint64_t op = client_.begin_operation(
             timeout,
-            "shadow get: no answer within " + std::to_string(timeout.count()) +
+            "shadow " + name + ": no answer within " + std::to_string(timeout.count()) +
                 " ms (is the shadow service running?)",
             std::move(done), [weak](std::uint64_t id) {
                 if (auto self = weak.lock()) self->forget_operation(id);
@@ -232,13 +234,13 @@ public:
             if (stop_)
                 failed = OperationResult{Status::Canceled, "the shadow is shutting down", ""};
             else if (!connected_ && !client_.connected())
-                failed = OperationResult{Status::NotConnected, "shadow get: not connected to the broker", ""};
+                failed = OperationResult{Status::NotConnected, "shadow " + name + ": not connected to the broker", ""};
             else
                 request_ops_[token] = op;
         }
         if (!failed) {
             try {
-                client_.publish(topics_.request(ShadowOperation::Get), body.dump(), 1, false);
+                client_.publish(topics_.request(what), body.dump(), 1, false);
             } catch (const Error& e) {
                 std::lock_guard<std::mutex> lock(mu_);
                 request_ops_.erase(token);
@@ -728,7 +730,7 @@ private:
     std::map<std::uint64_t, Result> results_;  // by the generation of the update
     std::map<std::string, std::shared_ptr<std::optional<Result>>> requests_;
     std::multimap<std::uint64_t, std::uint64_t> generation_ops_;  // report_start() operations by generation
-    std::map<std::string, std::uint64_t> request_ops_;             // get_start() operations by token
+    std::map<std::string, std::uint64_t> request_ops_;             // start_request() operations by token
     std::map<std::uint64_t, std::shared_ptr<Handler>> handlers_;
     std::uint64_t next_handler_ = 0;
 
@@ -762,7 +764,19 @@ std::uint64_t Shadow::desire_start(const json& desired, milliseconds timeout, Op
 bool Shadow::cancel_operation(std::uint64_t id) { return impl_->cancel_operation(id); }
 
 std::uint64_t Shadow::get_start(milliseconds timeout, OperationCallback done) {
-    return impl_->start_get(timeout, std::move(done));
+    return impl_->start_request(ShadowOperation::Get, json::object(), timeout, std::move(done));
+}
+
+std::uint64_t Shadow::update_start(const ShadowUpdate& u, milliseconds timeout, OperationCallback done) {
+    if (const auto err = validate_update(u))
+        throw Error(Status::InvalidArgument, "invalid shadow update: " + err->message);
+    ShadowUpdate copy = u;
+    copy.client_token.reset();
+    return impl_->start_request(ShadowOperation::Update, copy.to_json(), timeout, std::move(done));
+}
+
+std::uint64_t Shadow::remove_start(milliseconds timeout, OperationCallback done) {
+    return impl_->start_request(ShadowOperation::Delete, json::object(), timeout, std::move(done));
 }
 
 json Shadow::desire(const json& desired, milliseconds timeout) {
