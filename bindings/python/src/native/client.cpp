@@ -94,6 +94,46 @@ void bind_client(py::module_& m) {
              [](Client& c, uint64_t operation) {
                  return cancel_operation(c, [&] { return tl_client_cancel(c.get(), operation); });
              })
+        .def("disconnect_start",
+             [](Client& c, uint32_t timeout_ms, const py::object& on_done) {
+                 return start_operation(c, on_done, [&](auto cb, void* ud, auto destroy, uint64_t* op) {
+                     return tl_client_disconnect_start(c.get(), timeout_ms, cb, ud, destroy, op);
+                 });
+             })
+        .def("publish_start",
+             [](Client& c, const std::string& topic, py::handle payload, int qos, bool retain, uint32_t timeout_ms,
+                const py::object& on_done) {
+                 PayloadView bytes(payload);  // stays valid without the GIL: the view pins the buffer
+                 return start_operation(c, on_done, [&](auto cb, void* ud, auto destroy, uint64_t* op) {
+                     return tl_client_publish_start(c.get(), topic.c_str(), bytes.data(), bytes.size(), qos,
+                                                    retain ? 1 : 0, timeout_ms, cb, ud, destroy, op);
+                 });
+             })
+        .def("subscribe_start",
+             [](Client& c, const std::string& filter, int qos, const py::object& on_message, uint32_t timeout_ms,
+                const py::object& on_done) {
+                 Handle::Use use(c);
+                 // Both references are twinlink's from here: released by their destroy callbacks,
+                 // also when the start fails.
+                 Callback* message = new_callback(on_message);
+                 Callback* done = new_callback(on_done);
+                 uint64_t id = 0, operation = 0;
+                 tl_status status;
+                 {
+                     GilRelease nogil;
+                     status = tl_client_subscribe_start(c.get(), filter.c_str(), qos, message_trampoline, message,
+                                                        destroy_callback, &id, timeout_ms, completion_trampoline,
+                                                        done, destroy_callback, &operation);
+                 }
+                 check(status);
+                 return py::make_tuple(id, operation);
+             })
+        .def("unsubscribe_start",
+             [](Client& c, uint64_t id, uint32_t timeout_ms, const py::object& on_done) {
+                 return start_operation(c, on_done, [&](auto cb, void* ud, auto destroy, uint64_t* op) {
+                     return tl_client_unsubscribe_start(c.get(), id, timeout_ms, cb, ud, destroy, op);
+                 });
+             })
         .def("disconnect", [](Client& c, uint32_t timeout_ms) {
             blocking(c, [timeout_ms](tl_client* client) { return tl_client_disconnect(client, timeout_ms); }).check();
         })

@@ -131,6 +131,18 @@ void bind_shadow(py::module_& m) {
                      return tl_shadow_get_start(s.get(), timeout_ms, cb, ud, destroy, op);
                  });
              })
+        .def("update_start",
+             [](Shadow& s, const std::string& json, uint32_t timeout_ms, const py::object& on_done) {
+                 return start_operation(s, on_done, [&](auto cb, void* ud, auto destroy, uint64_t* op) {
+                     return tl_shadow_update_start(s.get(), json.c_str(), timeout_ms, cb, ud, destroy, op);
+                 });
+             })
+        .def("delete_start",
+             [](Shadow& s, uint32_t timeout_ms, const py::object& on_done) {
+                 return start_operation(s, on_done, [&](auto cb, void* ud, auto destroy, uint64_t* op) {
+                     return tl_shadow_delete_start(s.get(), timeout_ms, cb, ud, destroy, op);
+                 });
+             })
         .def("cancel",
              [](Shadow& s, uint64_t operation) {
                  return cancel_operation(s, [&] { return tl_shadow_cancel(s.get(), operation); });

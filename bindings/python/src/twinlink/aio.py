@@ -10,14 +10,18 @@
             await dev.shadow.report(delta.state)
 
 The objects here wrap the synchronous ones (``.sync``) and share their native handles, so both APIs
-can be used on the same device. ``connect()``, ``shadow.report()``, ``desire()``, ``get()`` and
-``datapoints.flush()`` hold no thread while they wait: libtwinlink completes them from its own
-event handling (the CONNACK, the shadow's answer, the last acknowledgement) and the result reaches
+can be used on the same device. Every call that waits for the network holds no thread while it
+waits: ``connect()``, ``disconnect()``, ``publish()``/``publish_wait()``, ``subscribe()`` and
+leaving a subscription's stream, ``shadow.report()``, ``desire()``, ``update()``, ``get()``,
+``delete()`` and ``datapoints.flush()``. libtwinlink completes them from its own event handling
+(the CONNACK, the SUBACK, the shadow's answer, the last acknowledgement) and the result reaches
 the awaiting task through ``loop.call_soon_threadsafe``. Cancelling the task cancels the native
 operation (what was already sent is not recalled: a cancelled report stays queued and is still
-sent). The few calls without a native completion (``update()``, ``delete()``, ``disconnect()``,
-``subscribe()``, making a shadow while connected) run on a small thread pool of this module.
-Callbacks and async iterators get their items on the loop that registered them.
+sent; a cancelled subscribe is removed). What is left on a small thread pool of this module does
+not wait for the network but may wait for twinlink's threads: ``close()``, making a shadow while
+connected (it subscribes first), and ending a stream of shadow deltas or changes (which waits for
+a handler in progress). Callbacks and async iterators get their items on the loop that
+registered them.
 
 Streams (``deltas()``, ``changes()``, ``events()``, ``subscribe()``) hold at most ``max_queue``
 items (default 1000) that the consumer has not taken yet; when one more arrives, the oldest is
@@ -44,6 +48,7 @@ from typing import (
     Generic,
     Optional,
     TypeVar,
+    Union,
 )
 
 from . import _errors
@@ -67,8 +72,9 @@ __all__ = ["Device", "Client", "Shadow", "Datapoints", "Stream"]
 
 T = TypeVar("T")
 
-# Enough threads for many devices waiting on the cloud at once; idle ones cost nothing.
-_MAX_WORKERS = 32
+# For the calls that wait for twinlink's threads but not for the network (close, making a shadow
+# while connected, removing a handler): a few threads are plenty, and idle ones cost nothing.
+_MAX_WORKERS = 8
 _executor: Optional[ThreadPoolExecutor] = None
 _executor_lock = threading.Lock()
 
@@ -82,7 +88,7 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> "asyncio.Future[T]":
-    """Runs a blocking call of the synchronous API on the pool; awaitable."""
+    """Runs a call of the synchronous API that may wait for twinlink's threads on the pool."""
     loop = asyncio.get_running_loop()
     return loop.run_in_executor(_pool(), functools.partial(fn, *args, **kwargs))
 
@@ -169,15 +175,28 @@ def _on_loop(
 _CLOSED = object()
 
 
+class _NativeStop:
+    """How a stream whose registration ends without a pool thread stops: ``wait()`` is awaited
+    by aclose(), ``nowait()`` is called at garbage collection."""
+
+    def __init__(self, wait: Callable[[], Awaitable[Any]], nowait: Callable[[], None]) -> None:
+        self.wait = wait
+        self.nowait = nowait
+
+
+Stop = Callable[[], Any]
+
+
 class Stream(Generic[T]):
     """An async iterator of items that native threads deliver (deltas, messages, connection
     events). ``aclose()`` or leaving ``async with`` ends the registration behind it; so does
     garbage collection of a stream left with ``break``."""
 
     def __init__(
-        self, start: Callable[["Stream[T]"], Awaitable[Callable[[], Any]]], max_queue: int = 1000
+        self, start: "Callable[[Stream[T]], Awaitable[Union[Stop, _NativeStop]]]", max_queue: int = 1000
     ) -> None:
-        # `start` registers and returns the (blocking) function that unregisters.
+        # `start` registers and returns what unregisters: a function that may wait for
+        # twinlink's threads (run on the pool), or a _NativeStop.
         if max_queue < 1:
             raise ValueError("max_queue must be at least 1")
         self._loop = asyncio.get_running_loop()
@@ -188,7 +207,7 @@ class Stream(Generic[T]):
         self.dropped = 0
         self._overflowing = False
         self._start = start
-        self._started: "Optional[asyncio.Future[Callable[[], Any]]]" = None
+        self._started: "Optional[asyncio.Future[Union[Stop, _NativeStop]]]" = None
         self._closed = False
 
     def _feed(self, item: T) -> None:
@@ -229,9 +248,9 @@ class Stream(Generic[T]):
         if self._started is None:
             self._started = asyncio.ensure_future(self._start(self))
 
-    def _registered(self, stop: Callable[[], Any]) -> None:
+    def _registered(self, stop: "Union[Stop, _NativeStop]") -> None:
         """The registration is already made, and ``stop`` ends it."""
-        started: "asyncio.Future[Callable[[], Any]]" = self._loop.create_future()
+        started: "asyncio.Future[Union[Stop, _NativeStop]]" = self._loop.create_future()
         started.set_result(stop)
         self._started = started
 
@@ -253,10 +272,12 @@ class Stream(Generic[T]):
         self._closed = True
         self._put(_CLOSED)
         stop = self._stop_function()
-        if stop is not None:
+        if isinstance(stop, _NativeStop):
+            await stop.wait()
+        elif stop is not None:
             await _run(stop)
 
-    def _stop_function(self) -> Optional[Callable[[], Any]]:
+    def _stop_function(self) -> "Optional[Union[Stop, _NativeStop]]":
         started = self._started
         if started is None or not started.done() or started.cancelled() or started.exception() is not None:
             return None
@@ -266,7 +287,9 @@ class Stream(Generic[T]):
         if not self._closed:
             self._closed = True
             stop = self._stop_function()
-            if stop is not None:
+            if isinstance(stop, _NativeStop):
+                stop.nowait()
+            elif stop is not None:
                 try:
                     _pool().submit(stop)
                 except RuntimeError:
@@ -444,8 +467,10 @@ class Shadow:
         self._when_made(lambda sync: sync._native.desire_async(text))
 
     async def update(self, request: Dict[str, Any], *, timeout: float = 10.0) -> Document:
-        shadow = await self._resolve()
-        return await _run(shadow.update, request, timeout=timeout)
+        """See twinlink.Shadow.update(); no thread waits."""
+        text, ms = _shadow._dumps(request, "request"), milliseconds(timeout, "timeout")
+        native = (await self._resolve())._native
+        return await _await_operation(lambda done: native.update_start(text, ms, done), native.cancel, _document)
 
     async def get(self, *, timeout: float = 10.0) -> Document:
         shadow = await self._resolve()
@@ -453,8 +478,10 @@ class Shadow:
         return await _await_operation(lambda done: native.get_start(ms, done), native.cancel, _document)
 
     async def delete(self, *, timeout: float = 10.0) -> None:
-        shadow = await self._resolve()
-        await _run(shadow.delete, timeout=timeout)
+        """See twinlink.Shadow.delete(); no thread waits."""
+        ms = milliseconds(timeout, "timeout")
+        native = (await self._resolve())._native
+        await _await_operation(lambda done: native.delete_start(ms, done), native.cancel, _nothing)
 
     @property
     def document(self) -> Document:
@@ -588,8 +615,14 @@ class _Connection:
     def closed(self) -> bool:
         return self.sync.closed  # type: ignore[no-any-return]
 
+    def _native_client(self) -> Any:
+        raise NotImplementedError
+
     async def disconnect(self, timeout: float = 5.0) -> None:
-        await _run(self.sync.disconnect, timeout)
+        """See twinlink.Client.disconnect(); no thread waits. Cancelling the task leaves the
+        disconnect going on."""
+        native, ms = self._native_client(), milliseconds(timeout, "timeout")
+        await _await_operation(lambda done: native.disconnect_start(ms, done), native.cancel, _nothing)
 
     def on_connection(self, callback: Callable[[ConnectionEvent], Any]) -> Registration:
         """Calls ``callback(event)`` on this loop for every connection state change."""
@@ -610,12 +643,42 @@ class _Connection:
         Registered at once."""
         registered: Dict[str, Registration] = {}
 
-        async def start(_stream: "Stream[ConnectionEvent]") -> Callable[[], Any]:
-            return registered["registration"].remove
+        async def start(_stream: "Stream[ConnectionEvent]") -> _NativeStop:
+            return _immediate_stop(registered["registration"].remove)
 
         stream: "Stream[ConnectionEvent]" = Stream(start)
         registered["registration"] = self.sync.on_connection(stream._feed)
+        stream._registered(_immediate_stop(registered["registration"].remove))
         return stream
+
+
+def _immediate_stop(remove: Callable[[], None]) -> _NativeStop:
+    """A stop that waits for nothing (a listener kept on the Python side)."""
+
+    async def wait() -> None:
+        remove()
+
+    return _NativeStop(wait, remove)
+
+
+def _unsubscriber(native: Any, subscription: int, timeout_ms: int) -> _NativeStop:
+    """Ends a subscription of ``native`` (a _native.Client) without a waiting thread."""
+
+    def nowait() -> None:
+        with contextlib.suppress(Exception):  # the client is closed: so is the subscription
+            native.unsubscribe_start(subscription, timeout_ms, lambda *_: None)
+
+    async def wait() -> None:
+        if native.closed:
+            return
+        # The subscription is gone in every case; a silent broker (no UNSUBACK) or a client closed
+        # meanwhile is no reason to fail the stream's close.
+        with contextlib.suppress(_errors.Timeout, _errors.InvalidState):
+            await _await_operation(
+                lambda done: native.unsubscribe_start(subscription, timeout_ms, done), native.cancel, _nothing
+            )
+
+    return _NativeStop(wait, nowait)
 
 
 def _connect(native: Any, timeout: float) -> "Awaitable[None]":
@@ -668,6 +731,9 @@ class Client(_Connection):
     def id(self) -> str:
         return self.sync.id
 
+    def _native_client(self) -> Any:
+        return self.sync._native
+
     async def connect(self, timeout: Optional[float] = None) -> None:
         await _connect(self.sync._native, self._timeout if timeout is None else timeout)
 
@@ -714,31 +780,44 @@ class Client(_Connection):
     ) -> None:
         """As twinlink.Client.publish_wait(): publish() with a deadline (Timeout: the message
         stays queued)."""
-        try:
-            await asyncio.wait_for(self.publish(topic, payload, qos, retain), milliseconds(timeout, "timeout") / 1000)
-        except asyncio.TimeoutError:
-            raise _errors.Timeout(f"publish to {topic!r} not acknowledged within {timeout} s", -3) from None
+        native, ms = self.sync._native, milliseconds(timeout, "timeout")
+        await _await_operation(
+            lambda done: native.publish_start(topic, payload, qos, retain, ms, done), native.cancel, _nothing
+        )
 
     def publish_nowait(self, topic: str, payload: _client.Payload, qos: int = 1, retain: bool = False) -> int:
         """Queues a message and returns its id at once."""
         return self.sync.publish(topic, payload, qos, retain)
 
-    async def subscribe(self, filter: str, qos: int = 1) -> "Stream[Message]":
-        """Subscribes (waiting for the broker's SUBACK) and returns the messages as an async
-        iterator; ``aclose()`` or leaving ``async with`` unsubscribes."""
+    async def subscribe(
+        self, filter: str, qos: int = 1, *, timeout: float = 10.0, max_queue: int = 1000
+    ) -> "Stream[Message]":
+        """Subscribes (waiting for the broker's SUBACK, without a thread) and returns the
+        messages as an async iterator; ``aclose()`` or leaving ``async with`` unsubscribes (and
+        waits for the broker's UNSUBACK, also without a thread). Raises
+        Timeout; a cancelled or failed subscribe leaves no subscription behind."""
         sync = self.sync
+        native, ms = sync._native, milliseconds(timeout, "timeout")
+        errors = sync._errors
 
-        async def start(stream: "Stream[Message]") -> Callable[[], Any]:
-            subscription = await _run(sync.subscribe, filter, stream._feed, qos)
+        async def start(stream: "Stream[Message]") -> _NativeStop:
+            def received(topic: str, payload: bytes, message_qos: int, retained: bool) -> None:
+                stream._feed(Message(topic, payload, message_qos, retained))
 
-            def stop() -> None:
-                if not sync.closed:
-                    subscription.unsubscribe()
+            guarded = errors.guard("message", received)
+            ids: Dict[str, int] = {}
 
-            return stop
+            def begin(done: Callable[..., None]) -> int:
+                ids["subscription"], operation = native.subscribe_start(filter, qos, guarded, ms, done)
+                return operation  # type: ignore[no-any-return]
 
-        stream: "Stream[Message]" = Stream(start)
-        await stream._ensure_started()
+            await _await_operation(begin, native.cancel, _nothing)
+            return _unsubscriber(native, ids["subscription"], ms)
+
+        stream: "Stream[Message]" = Stream(start, max_queue)
+        # Awaited here rather than as the stream's own task, so that cancelling this call cancels
+        # the native subscribe (which then removes the subscription).
+        stream._registered(await start(stream))
         return stream
 
     def shadow(
@@ -795,6 +874,9 @@ class Device(_Connection):
     @property
     def id(self) -> str:
         return self.sync.id
+
+    def _native_client(self) -> Any:
+        return self.sync._native.client()
 
     async def connect(self, timeout: Optional[float] = None) -> None:
         """Connects and waits until online (see twinlink.Device.connect). Before connecting, the
