@@ -291,6 +291,14 @@ extern "C" {
     ) -> tl_status;
     pub fn tl_client_cancel(client: *mut tl_client, operation: u64) -> tl_status;
     pub fn tl_client_disconnect(client: *mut tl_client, timeout_ms: u32) -> tl_status;
+    pub fn tl_client_disconnect_start(
+        client: *mut tl_client,
+        timeout_ms: u32,
+        callback: Option<tl_completion_cb>,
+        user_data: *mut c_void,
+        destroy: Option<tl_destroy_cb>,
+        out_operation: *mut u64,
+    ) -> tl_status;
     pub fn tl_client_publish(
         client: *mut tl_client,
         topic: *const c_char,
@@ -312,6 +320,19 @@ extern "C" {
         retain: c_int,
         timeout_ms: u32,
     ) -> tl_status;
+    pub fn tl_client_publish_start(
+        client: *mut tl_client,
+        topic: *const c_char,
+        payload: *const c_void,
+        payload_len: usize,
+        qos: c_int,
+        retain: c_int,
+        timeout_ms: u32,
+        callback: Option<tl_completion_cb>,
+        user_data: *mut c_void,
+        destroy: Option<tl_destroy_cb>,
+        out_operation: *mut u64,
+    ) -> tl_status;
     pub fn tl_client_subscribe(
         client: *mut tl_client,
         filter: *const c_char,
@@ -322,6 +343,29 @@ extern "C" {
         out_id: *mut u64,
     ) -> tl_status;
     pub fn tl_client_unsubscribe(client: *mut tl_client, subscription_id: u64) -> tl_status;
+    pub fn tl_client_subscribe_start(
+        client: *mut tl_client,
+        filter: *const c_char,
+        qos: c_int,
+        on_message: Option<tl_message_cb>,
+        message_user_data: *mut c_void,
+        message_destroy: Option<tl_destroy_cb>,
+        out_id: *mut u64,
+        timeout_ms: u32,
+        callback: Option<tl_completion_cb>,
+        user_data: *mut c_void,
+        destroy: Option<tl_destroy_cb>,
+        out_operation: *mut u64,
+    ) -> tl_status;
+    pub fn tl_client_unsubscribe_start(
+        client: *mut tl_client,
+        subscription_id: u64,
+        timeout_ms: u32,
+        callback: Option<tl_completion_cb>,
+        user_data: *mut c_void,
+        destroy: Option<tl_destroy_cb>,
+        out_operation: *mut u64,
+    ) -> tl_status;
     pub fn tl_client_state(client: *const tl_client) -> tl_connection_state;
     pub fn tl_client_get_stats(client: *const tl_client, out: *mut tl_client_stats) -> tl_status;
     pub fn tl_client_id(client: *const tl_client) -> *const c_char;
@@ -391,8 +435,25 @@ extern "C" {
         timeout_ms: u32,
         out_accepted: *mut *mut c_char,
     ) -> tl_status;
+    pub fn tl_shadow_update_start(
+        shadow: *mut tl_shadow,
+        request_json: *const c_char,
+        timeout_ms: u32,
+        callback: Option<tl_completion_cb>,
+        user_data: *mut c_void,
+        destroy: Option<tl_destroy_cb>,
+        out_operation: *mut u64,
+    ) -> tl_status;
     pub fn tl_shadow_get(shadow: *mut tl_shadow, timeout_ms: u32, out_document: *mut *mut c_char) -> tl_status;
     pub fn tl_shadow_delete(shadow: *mut tl_shadow, timeout_ms: u32) -> tl_status;
+    pub fn tl_shadow_delete_start(
+        shadow: *mut tl_shadow,
+        timeout_ms: u32,
+        callback: Option<tl_completion_cb>,
+        user_data: *mut c_void,
+        destroy: Option<tl_destroy_cb>,
+        out_operation: *mut u64,
+    ) -> tl_status;
     pub fn tl_shadow_state(shadow: *const tl_shadow, out_document: *mut *mut c_char) -> tl_status;
     pub fn tl_shadow_on_delta(
         shadow: *mut tl_shadow,

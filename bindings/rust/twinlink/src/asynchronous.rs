@@ -26,6 +26,9 @@ use crate::error::{Error, Result};
 use crate::shadow::Shadow;
 use crate::util::{c_string, millis};
 
+mod more;
+pub use more::MessageStream;
+
 /// Native operations started and not yet released by the C library (their destroy callback has
 /// not run). For tests: a dropped [`Operation`] must bring it back down without waiting for the
 /// operation's timeout.

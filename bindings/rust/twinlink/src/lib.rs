@@ -61,7 +61,7 @@ mod util;
 
 #[doc(hidden)]
 pub use asynchronous::operations_in_flight;
-pub use asynchronous::{ChangeStream, Delta, DeltaStream, Operation, ShadowStream, DEFAULT_MAX_QUEUE};
+pub use asynchronous::{ChangeStream, Delta, DeltaStream, MessageStream, Operation, ShadowStream, DEFAULT_MAX_QUEUE};
 pub use callback::callback_panics;
 pub use client::{Client, ClientBuilder, ClientStats, Message, Qos, Subscription};
 pub use datapoints::{DatapointStats, Datapoints, DatapointsBuilder, PointValue, Series};

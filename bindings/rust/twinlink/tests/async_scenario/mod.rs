@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use futures::future::{join_all, select, Either};
 use futures::StreamExt;
 use serde_json::json;
-use twinlink::{Client, ConnectionState, Delivery, Device, ErrorKind};
+use twinlink::{Client, ConnectionState, Delivery, Device, ErrorKind, Qos};
 
 use crate::common::{device_id, twinlink_cli, Broker, Cloud, TIMEOUT};
 
@@ -184,4 +184,67 @@ where
     })
     .await;
     assert_eq!(changes.dropped(), 0);
+
+    // publish_async and subscribe_stream: messages as a Stream.
+    let mut messages = backend
+        .subscribe_stream("rs-async/#", Qos::AtLeastOnce, TIMEOUT)
+        .await
+        .expect("subscribe_stream");
+    let publishes: Vec<_> = (0..10)
+        .map(|i| {
+            backend.publish_async(
+                &format!("rs-async/{i}"),
+                i.to_string(),
+                Qos::AtLeastOnce,
+                false,
+                TIMEOUT,
+            )
+        })
+        .collect();
+    for result in join_all(publishes).await {
+        result.expect("publish_async");
+    }
+    let received = bounded("10 messages", sleep(TIMEOUT), async {
+        let mut received = Vec::new();
+        while received.len() < 10 {
+            received.push(messages.next().await.expect("the message stream ended"));
+        }
+        received
+    })
+    .await;
+    let mut topics: Vec<String> = received.iter().map(|m| m.topic.clone()).collect();
+    topics.sort();
+    topics.dedup();
+    assert_eq!(topics.len(), 10, "{topics:?}");
+    assert_eq!(messages.dropped(), 0);
+    messages.unsubscribe_async(TIMEOUT).await.expect("unsubscribe_async");
+    let error = backend
+        .subscribe_stream("bad/#/filter", Qos::AtLeastOnce, TIMEOUT)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{error}");
+
+    // update_async with a stale version, then the current one; delete_async.
+    let version = watched.get_async(TIMEOUT).await.unwrap()["version"].as_u64().unwrap();
+    let stale = json!({"state": {"desired": {"x": 1}}, "version": version - 1});
+    let error = watched.update_async(&stale, TIMEOUT).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Conflict, "{error}");
+    let current = json!({"state": {"desired": {"x": 1}}, "version": version});
+    let accepted = watched.update_async(&current, TIMEOUT).await.expect("update_async");
+    assert_eq!(accepted["state"]["desired"]["x"], 1, "{accepted}");
+    watched.delete_async(TIMEOUT).await.expect("delete_async");
+    let error = watched.get_async(TIMEOUT).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
+
+    // disconnect_async, of a client and of a device.
+    backend
+        .disconnect_async(TIMEOUT)
+        .await
+        .expect("Client::disconnect_async");
+    assert_eq!(backend.state(), ConnectionState::Disconnected);
+    device
+        .disconnect_async(TIMEOUT)
+        .await
+        .expect("Device::disconnect_async");
+    assert_eq!(device.state(), ConnectionState::Disconnected);
 }
