@@ -61,7 +61,19 @@ from .device import Device
 from ._model import ModelError, ModelShadow, Partial
 from .shadow import Delta, Shadow
 
-__version__ = "0.1.0"
+
+def _package_version() -> str:
+    # The wheel's metadata, which the build read from the top-level CMakeLists.txt, the source of
+    # libtwinlink's version too; without metadata (a build tree on sys.path), the library's.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("twinlink")
+    except PackageNotFoundError:
+        return _native.version()
+
+
+__version__ = _package_version()
 
 
 def library_version() -> str:
