@@ -600,6 +600,49 @@ fn shadow_round_trips(uri: &str, n: usize) -> Vec<RoundTrips> {
     results
 }
 
+fn threads() -> usize {
+    fs::read_dir("/proc/self/task").map_or(0, |tasks| tasks.count())
+}
+
+/// `n` shadow reports in flight at once: awaited as `report_async` futures on one thread, and as
+/// blocking `report` calls on a thread each. Returns (elapsed, threads added while they ran)
+/// for each.
+fn concurrent_reports(uri: &str, n: usize) -> [(Duration, usize); 2] {
+    let device = Device::builder("bench-rs-concurrent")
+        .broker(uri)
+        .connect(TIMEOUT)
+        .unwrap();
+    let shadow = device.shadow().unwrap();
+    shadow.report(&json!({"warm": true}), TIMEOUT).unwrap();
+    futures::executor::block_on(shadow.report_async(&json!({"warm": 1}), TIMEOUT)).unwrap();
+
+    let before = threads();
+    let start = Instant::now();
+    let reports: Vec<_> = (0..n)
+        .map(|i| shadow.report_async(&json!({ "n": i }), TIMEOUT))
+        .collect();
+    let peak = threads();
+    for result in futures::executor::block_on(futures::future::join_all(reports)) {
+        result.unwrap();
+    }
+    let futures = (start.elapsed(), peak.saturating_sub(before));
+
+    let peak = std::sync::atomic::AtomicUsize::new(0);
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for i in 0..n {
+            let shadow = &shadow;
+            let peak = &peak;
+            scope.spawn(move || {
+                peak.fetch_max(threads(), std::sync::atomic::Ordering::Relaxed);
+                shadow.report(&json!({ "n": i }), TIMEOUT).unwrap();
+            });
+        }
+    });
+    let threaded = (start.elapsed(), peak.into_inner().saturating_sub(before));
+    [futures, threaded]
+}
+
 // ---- the run ---------------------------------------------------------------------------------
 
 fn median(samples: impl Iterator<Item = Duration>) -> Duration {
@@ -753,6 +796,24 @@ fn main() {
             (p50 - c_p50) * 1e3
         );
     }
+
+    let n = options.round_trips;
+    let [futures, threaded] = concurrent_reports(&uri, n);
+    println!();
+    println!("{n} shadow reports in flight at once:");
+    println!();
+    println!("| how | time | threads added |");
+    println!("|---|---:|---:|");
+    println!(
+        "| `report_async` futures, joined on one thread | {:.3} s | {} |",
+        futures.0.as_secs_f64(),
+        futures.1
+    );
+    println!(
+        "| blocking `report`, a thread each | {:.3} s | {} (peak) |",
+        threaded.0.as_secs_f64(),
+        threaded.1
+    );
 }
 
 fn uri_of(port: u16) -> String {
