@@ -6,7 +6,7 @@
 #   make test-sanitize   ASan/UBSan build in build-asan/, then its tests
 #   make test-valgrind   the tests labelled `valgrind`, under valgrind
 #   make demo            build, then scripts/demo
-#   make test-python     the Python binding into .venv, then its pytest suite
+#   make test-python     the Python binding into .venv, then mypy --strict, stubtest and its pytest suite
 #   make wheel           a Python wheel carrying libtwinlink and Paho (auditwheel), checked in a fresh venv
 #   make test-node       the Node binding (addon against build/'s libtwinlink), then its node --test suite
 #   make node-pack       the npm tarball with a prebuilt linux-x64 addon, installed and checked in temporary projects
@@ -74,7 +74,12 @@ test-native: build
 python: bootstrap
 	$(PYTHON_BUILD) install -q --no-build-isolation --no-deps ./bindings/python
 
+# Before pytest: mypy --strict over the package's sources (the extension seen through its stub,
+# _native.pyi), and stubtest, which compares that stub with the extension as installed.
+# Their cache goes in .venv (stubtest writes it where it runs).
 test-python: build python
+	$(PYTHON) -m mypy --strict --cache-dir .venv/.mypy_cache bindings/python/src/twinlink
+	cd .venv && bin/python -m mypy.stubtest twinlink._native
 	$(PYTHON) -m pytest bindings/python/tests -q
 
 # A wheel for any Linux of its glibc or newer: auditwheel copies in the libraries it needs (Paho,

@@ -715,7 +715,7 @@ class Client(_Connection):
         timeout: float = 10.0,
         **options: "Unpack[ClientOptions]",
     ) -> None:
-        on_error = options.pop("on_error", None)  # type: ignore[misc]
+        on_error = options.pop("on_error", None)
         self.sync = _client.Client(broker, connect=False, **options)
         self._timeout = timeout
         _add_error_hook(self.sync, on_error)
@@ -809,7 +809,7 @@ class Client(_Connection):
 
             def begin(done: Callable[..., None]) -> int:
                 ids["subscription"], operation = native.subscribe_start(filter, qos, guarded, ms, done)
-                return operation  # type: ignore[no-any-return]
+                return operation
 
             await _await_operation(begin, native.cancel, _nothing)
             return _unsubscriber(native, ids["subscription"], ms)
@@ -863,7 +863,7 @@ class Device(_Connection):
         timeout: float = 10.0,
         **options: "Unpack[DeviceOptions]",
     ) -> None:
-        on_error = options.pop("on_error", None)  # type: ignore[misc]
+        on_error = options.pop("on_error", None)
         self.sync = _device.Device(device_id, broker, connect=False, **options)
         self._timeout = timeout
         _add_error_hook(self.sync, on_error)
