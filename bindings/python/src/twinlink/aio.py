@@ -17,11 +17,12 @@ leaving a subscription's stream, ``shadow.report()``, ``desire()``, ``update()``
 (the CONNACK, the SUBACK, the shadow's answer, the last acknowledgement) and the result reaches
 the awaiting task through ``loop.call_soon_threadsafe``. Cancelling the task cancels the native
 operation (what was already sent is not recalled: a cancelled report stays queued and is still
-sent; a cancelled subscribe is removed). What is left on a small thread pool of this module does
-not wait for the network but may wait for twinlink's threads: ``close()``, making a shadow while
-connected (it subscribes first), and ending a stream of shadow deltas or changes (which waits for
-a handler in progress). Callbacks and async iterators get their items on the loop that
-registered them.
+sent; a cancelled subscribe is removed). Three things are left on a small thread pool of this
+module, for the C ABI has no asynchronous form of them: ``close()`` (it disconnects, then frees
+the native objects, which waits for twinlink's threads), making a shadow while connected
+(``tl_shadow_new()`` subscribes and waits for the SUBACK), and ending a stream of shadow deltas or
+changes (removing a handler waits for a call of it in progress). Callbacks and async iterators get
+their items on the loop that registered them.
 
 Streams (``deltas()``, ``changes()``, ``events()``, ``subscribe()``) hold at most ``max_queue``
 items (default 1000) that the consumer has not taken yet; when one more arrives, the oldest is
@@ -72,8 +73,8 @@ __all__ = ["Device", "Client", "Shadow", "Datapoints", "Stream"]
 
 T = TypeVar("T")
 
-# For the calls that wait for twinlink's threads but not for the network (close, making a shadow
-# while connected, removing a handler): a few threads are plenty, and idle ones cost nothing.
+# For the calls without an asynchronous form in the C ABI (close, making a shadow while connected,
+# removing a shadow handler): a few threads are plenty, and idle ones cost nothing.
 _MAX_WORKERS = 8
 _executor: Optional[ThreadPoolExecutor] = None
 _executor_lock = threading.Lock()
