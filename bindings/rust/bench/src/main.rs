@@ -724,7 +724,14 @@ fn main() {
     ];
     let mut samples: Vec<Vec<Timing>> = vec![Vec::new(); scenarios.len()];
     for rep in 0..options.reps {
-        for (index, (name, points, run)) in scenarios.iter().enumerate() {
+        // Every other run goes through the list backwards, so that no scenario always follows
+        // the same one (each crate row runs after its C ABI row as often as before it).
+        let mut order: Vec<usize> = (0..scenarios.len()).collect();
+        if rep % 2 == 1 {
+            order.reverse();
+        }
+        for index in order {
+            let (name, points, run) = &scenarios[index];
             let id = format!("bench-rs-{index}-{rep}");
             let timing = run(&id, *points);
             println!(

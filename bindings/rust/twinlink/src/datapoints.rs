@@ -298,6 +298,9 @@ impl Datapoints {
         self.record_raw(name, value.into(), timestamp_ms)
     }
 
+    // Inlined into record()/record_at(), where the value's variant is known: it is the
+    // binding's whole cost per point (see the benchmark of docs/rust.md).
+    #[inline]
     fn record_raw(&self, name: &str, value: PointValue<'_>, ts: i64) -> Result<()> {
         // The name is passed from a stack buffer: no allocation per point.
         with_c_str("series name", name, |name| {

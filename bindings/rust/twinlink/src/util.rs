@@ -1,4 +1,5 @@
 use std::ffi::{c_char, CStr, CString};
+use std::ptr;
 use std::time::Duration;
 
 use twinlink_sys as sys;
@@ -13,18 +14,26 @@ pub(crate) fn c_string(what: &str, value: &str) -> Result<CString> {
 /// Calls `f` with `value` as a C string: copied to the stack when it is short, so that the
 /// series name of every `record()` costs no allocation; to the heap otherwise. An interior NUL
 /// is an invalid argument naming `what`.
+#[inline]
 pub(crate) fn with_c_str<R>(what: &str, value: &str, f: impl FnOnce(&CStr) -> R) -> Result<R> {
     const STACK: usize = 128;
-    if value.len() < STACK {
-        let mut buffer = [0u8; STACK];
-        buffer[..value.len()].copy_from_slice(value.as_bytes());
-        match CStr::from_bytes_with_nul(&buffer[..=value.len()]) {
-            Ok(text) => Ok(f(text)),
-            Err(_) => Err(Error::invalid(format!("{what} {value:?} contains a NUL byte"))),
-        }
-    } else {
-        Ok(f(&c_string(what, value)?))
+    let bytes = value.as_bytes();
+    if bytes.len() >= STACK {
+        return Ok(f(&c_string(what, value)?));
     }
+    if bytes.contains(&0) {
+        return Err(Error::invalid(format!("{what} {value:?} contains a NUL byte")));
+    }
+    let mut buffer = std::mem::MaybeUninit::<[u8; STACK]>::uninit();
+    let start = buffer.as_mut_ptr().cast::<u8>();
+    // SAFETY: bytes.len() + 1 <= STACK bytes are written, then read back as the C string's
+    // bytes: no NUL inside (checked above), one at the end.
+    let text = unsafe {
+        ptr::copy_nonoverlapping(bytes.as_ptr(), start, bytes.len());
+        start.add(bytes.len()).write(0);
+        CStr::from_bytes_with_nul_unchecked(std::slice::from_raw_parts(start, bytes.len() + 1))
+    };
+    Ok(f(text))
 }
 
 /// A timeout in whole milliseconds for the C ABI (saturating at u32::MAX, about 49 days).
