@@ -165,6 +165,36 @@ enum State<T> {
 /// was already sent is not recalled (a canceled report stays queued and is still sent).
 ///
 /// `Send`, `Unpin` and `'static`: it keeps its device alive.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use futures::StreamExt;
+/// use serde_json::json;
+///
+/// # fn main() -> twinlink::Result<()> {
+/// // Any executor: tokio, async-std, or futures' own.
+/// futures::executor::block_on(async {
+///     let timeout = Duration::from_secs(5);
+///     let device = twinlink::Device::builder("sensor-1")
+///         .broker("mqtt://127.0.0.1:1883")
+///         .connect_async(timeout)
+///         .await?;
+///     let shadow = device.shadow()?;
+///     // Several operations in flight at once, on no thread of their own.
+///     let (a, b) = futures::join!(
+///         shadow.report_async(&json!({"firmware": "1.2.0"}), timeout),
+///         device.datapoints()?.flush_async(timeout),
+///     );
+///     println!("accepted at version {}", a?["version"]);
+///     b?;
+///     let mut deltas = shadow.deltas()?;
+///     if let Some(delta) = deltas.next().await {
+///         shadow.report_async(&delta.state, timeout).await?;
+///     }
+///     Ok(())
+/// })
+/// # }
+/// ```
 #[must_use = "dropping the future cancels the operation"]
 pub struct Operation<T> {
     state: State<T>,

@@ -33,6 +33,10 @@
 //! - A plain MQTT client (a backend, a tool): [`Client::builder`], [`Client::publish`],
 //!   [`Client::subscribe`], and the shadows of other devices through [`Shadow::builder`].
 //! - Typed deltas: [`Shadow::on_delta_as`].
+//! - Async, for any runtime: an `_async` form of every call that waits for the network
+//!   ([`DeviceBuilder::connect_async`], [`Shadow::report_async`], [`Datapoints::flush_async`],
+//!   [`Client::publish_async`], ...), each an [`Operation`] future completed by the C library's
+//!   callback, and streams: [`Shadow::deltas`], [`Shadow::changes`], [`Client::subscribe_stream`].
 //!
 //! # Panics in closures
 //!

@@ -60,6 +60,25 @@ impl Client {
     /// every reconnect). [`ErrorKind::Subscribe`](crate::ErrorKind::Subscribe) when the broker
     /// refuses, `Timeout` after `timeout`; dropping the future before then removes the
     /// subscription.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use futures::StreamExt;
+    /// use twinlink::{Client, Qos};
+    ///
+    /// # async fn run() -> twinlink::Result<()> {
+    /// let client = Client::builder().broker("mqtt://127.0.0.1:1883").build()?;
+    /// client.connect_async(Duration::from_secs(5)).await?;
+    /// let mut alerts = client
+    ///     .subscribe_stream("alerts/#", Qos::AtLeastOnce, Duration::from_secs(5))
+    ///     .await?
+    ///     .max_queue(100);
+    /// while let Some(message) = alerts.next().await {
+    ///     println!("{}: {:?} ({} dropped so far)", message.topic, message.payload_str(), alerts.dropped());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn subscribe_stream(&self, filter: &str, qos: Qos, timeout: Duration) -> Operation<MessageStream> {
         let filter = match c_string("topic filter", filter) {
             Ok(filter) => filter,
