@@ -712,6 +712,17 @@ mod tests {
     }
 
     #[test]
+    fn futures_and_streams_can_be_spawned() {
+        fn spawnable<T: Send + 'static>() {}
+        spawnable::<Operation<Value>>();
+        spawnable::<Operation<Device>>();
+        spawnable::<Operation<MessageStream>>();
+        spawnable::<DeltaStream>();
+        spawnable::<ChangeStream>();
+        spawnable::<MessageStream>();
+    }
+
+    #[test]
     fn a_full_queue_drops_the_oldest_and_counts() {
         let queue = Queue::new(2);
         assert!(poll(&queue).is_pending());

@@ -166,6 +166,24 @@ where
     .await;
     assert_eq!(value, "blink");
 
+    // A consumer that falls behind: with room for one delta, three desires leave the newest one
+    // queued and two counted as dropped.
+    let mut behind = shadow.deltas_at("/level").unwrap().max_queue(1);
+    for level in 1..=3 {
+        shadow.desire_async(&json!({ "level": level }), TIMEOUT).await.unwrap();
+    }
+    let deadline = Instant::now() + TIMEOUT;
+    while behind.dropped() < 2 {
+        assert!(Instant::now() < deadline, "dropped {} of 3 deltas", behind.dropped());
+        sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(behind.queued(), 1);
+    let newest = bounded("the newest delta", sleep(TIMEOUT), behind.next())
+        .await
+        .unwrap();
+    assert_eq!(newest.state, 3);
+    drop(behind);
+
     // A backend (a Client) watches the device's shadow as a stream of documents and sees the
     // device's report; its desire arrives at the device as a delta.
     let backend = Client::builder().broker(broker.uri()).build().unwrap();
