@@ -10,8 +10,9 @@
 //! - shadow report round trips (p50/p99) through the crate (`report`, `report_async`) and raw
 //!   `tl_shadow_report`.
 //!
-//! Each datapoint scenario runs `--reps` times, interleaved, and the median is reported. With two
-//! or more cores the broker and `twinlink serve` run on core 0 and the benchmark on core 1.
+//! Each datapoint scenario runs `--reps` times, interleaved, and the median is reported; the
+//! figures also go to build/bench/rust.json. With two or more cores the broker and `twinlink
+//! serve` run on core 0 and the benchmark on core 1.
 //!
 //! ```text
 //! twinlink-bench [--points N] [--message-points N] [--round-trips N] [--reps N]
@@ -825,6 +826,45 @@ fn main() {
         threaded.0.as_secs_f64(),
         threaded.1
     );
+
+    let datapoints: Vec<_> = scenarios
+        .iter()
+        .enumerate()
+        .map(|(index, (name, points, _))| {
+            json!({
+                "scenario": name,
+                "points": points,
+                "points_per_second": rates[index].round(),
+                "vs_rumqttc_per_message": rates[index] / rates[0],
+                "vs_rumqttc_hand_batched": rates[index] / rates[1],
+                "record_ns_per_point": record_ns[index],
+            })
+        })
+        .collect();
+    let shadow: Vec<_> = round_trips
+        .iter()
+        .map(|r| json!({"path": r.name, "p50_ms": percentile(&r.samples, 0.5), "p99_ms": percentile(&r.samples, 0.99)}))
+        .collect();
+    let results = json!({
+        "library_version": twinlink::library_version(),
+        "reps": options.reps,
+        "datapoints": datapoints,
+        "shadow_round_trips": shadow,
+        "concurrent_reports": {
+            "reports": n,
+            "futures_seconds": futures.0.as_secs_f64(),
+            "futures_threads_added": futures.1,
+            "threads_seconds": threaded.0.as_secs_f64(),
+            "threads_peak_added": threaded.1,
+        },
+    });
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../build/bench/rust.json");
+    match fs::create_dir_all(out.parent().unwrap())
+        .and_then(|_| fs::write(&out, serde_json::to_string_pretty(&results).unwrap()))
+    {
+        Ok(()) => println!("\nbench: wrote build/bench/rust.json"),
+        Err(e) => eprintln!("bench: could not write {}: {e}", out.display()),
+    }
 }
 
 fn uri_of(port: u16) -> String {
