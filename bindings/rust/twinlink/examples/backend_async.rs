@@ -48,12 +48,7 @@ pub async fn run(options: &Options) -> Result<Vec<Outcome>, twinlink::Error> {
         let device = device.clone();
         let led = options.led.clone();
         let deadline = options.deadline;
-        tokio::spawn(async move {
-            match tokio::time::timeout(deadline, converge(&client, &device, &led)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(format!("no report of led={led} within {deadline:?}")),
-            }
-        })
+        tokio::spawn(async move { converge(&client, &device, &led, deadline).await })
     });
     let outcomes = futures::future::join_all(tasks).await;
     Ok(outcomes
@@ -62,8 +57,9 @@ pub async fn run(options: &Options) -> Result<Vec<Outcome>, twinlink::Error> {
         .collect())
 }
 
-/// Asks `device` for `led` and waits for its report.
-async fn converge(client: &Client, device: &str, led: &str) -> Outcome {
+/// Asks `device` for `led` and waits up to `deadline` for its report.
+async fn converge(client: &Client, device: &str, led: &str, deadline: Duration) -> Outcome {
+    // Binding the shadow waits for the broker's SUBACK (milliseconds), once per device.
     let shadow = client.shadow(device).map_err(|e| e.to_string())?;
     // Watch before asking, so that a fast device's report is not missed.
     let mut changes = shadow.changes().map_err(|e| e.to_string())?;
@@ -78,12 +74,18 @@ async fn converge(client: &Client, device: &str, led: &str) -> Outcome {
     if reported_led(&document) == Some(led) {
         return Ok(start.elapsed());
     }
-    while let Some(document) = changes.next().await {
-        if reported_led(&document) == Some(led) {
-            return Ok(start.elapsed());
+    let report = async {
+        while let Some(document) = changes.next().await {
+            if reported_led(&document) == Some(led) {
+                return Ok(start.elapsed());
+            }
         }
+        Err("the shadow was closed".to_string())
+    };
+    match tokio::time::timeout(deadline, report).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(format!("no report of led={led} within {deadline:?}")),
     }
-    Err("the shadow was closed".into())
 }
 
 fn reported_led(document: &Value) -> Option<&str> {

@@ -44,7 +44,7 @@ fn the_async_backend_drives_devices_and_awaits_their_reports() {
         broker: broker.uri(),
         devices: all,
         led: "on".into(),
-        deadline: Duration::from_secs(3),
+        deadline: Duration::from_secs(5),
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let outcomes = runtime.block_on(backend::run(&options)).unwrap();
