@@ -213,6 +213,37 @@ tl_status tl_datapoints_record_many_int64(tl_datapoints* dp, const char* name, c
     });
 }
 
+tl_status tl_datapoints_series_id(tl_datapoints* dp, const char* name, uint32_t* out_id) {
+    return guard(__func__, [&] {
+        auto& d = deref(dp, "datapoints");
+        uint32_t& out = deref(out_id, "out_id");
+        out = d.core.series(require_text(name, "name")).value;
+    });
+}
+
+tl_status tl_datapoints_record_id_double(tl_datapoints* dp, uint32_t series_id, double value, int64_t ts) {
+    return guard(__func__, [&] {
+        deref(dp, "datapoints").core.record(twinlink::Datapoints::SeriesId{series_id}, value, ts);
+    });
+}
+
+tl_status tl_datapoints_record_id_int64(tl_datapoints* dp, uint32_t series_id, int64_t value, int64_t ts) {
+    return guard(__func__, [&] {
+        deref(dp, "datapoints").core.record(twinlink::Datapoints::SeriesId{series_id}, value, ts);
+    });
+}
+
+tl_status tl_datapoints_record_points_double(tl_datapoints* dp, const uint32_t* series_ids, const double* values,
+                                             const int64_t* timestamps_ms, size_t count) {
+    static_assert(sizeof(twinlink::Datapoints::SeriesId) == sizeof(uint32_t) &&
+                      alignof(twinlink::Datapoints::SeriesId) == alignof(uint32_t),
+                  "SeriesId is read in place from a uint32_t array");
+    return guard(__func__, [&] {
+        deref(dp, "datapoints").core.record_points(reinterpret_cast<const twinlink::Datapoints::SeriesId*>(series_ids),
+                                                   values, timestamps_ms, count);
+    });
+}
+
 tl_status tl_datapoints_flush(tl_datapoints* dp, uint32_t timeout_ms) {
     return guard(__func__, [&] { deref(dp, "datapoints").core.flush(milliseconds(timeout_ms)); });
 }

@@ -384,6 +384,60 @@ TEST(CapiDatapoints, RecordFlushAndStatsThroughABroker) {
     EXPECT_EQ(tl_client_unsubscribe(client.get(), sub), TL_OK);
 }
 
+TEST(CapiDatapoints, SeriesIdsAndInterleavedPoints) {
+    twinlink::testing::Broker broker{twinlink::testing::Broker::Options{false}};
+    const Client client = connect_client(broker.uri());
+    ASSERT_TRUE(client);
+    Inbox inbox;
+    uint64_t sub = 0;
+    ASSERT_EQ(tl_client_subscribe(client.get(), "tl/dev-i/dp", 1, Inbox::on_message, &inbox, nullptr, &sub), TL_OK)
+        << tl_last_error();
+    const DatapointOptions o = make_datapoint_options();
+    ASSERT_EQ(tl_datapoint_options_set_delivery(o.get(), TL_DELIVERY_BROKER, 1000, 64, nullptr), TL_OK);
+    const Datapoints dp = make_datapoints(client.get(), "dev-i", o.get());
+    ASSERT_TRUE(dp);
+
+    uint32_t temp = 99, count = 99, again = 99;
+    ASSERT_EQ(tl_datapoints_series_id(dp.get(), "temp", &temp), TL_OK) << tl_last_error();
+    ASSERT_EQ(tl_datapoints_series_id(dp.get(), "count", &count), TL_OK) << tl_last_error();
+    ASSERT_EQ(tl_datapoints_series_id(dp.get(), "temp", &again), TL_OK) << tl_last_error();
+    EXPECT_EQ(again, temp);
+    EXPECT_NE(temp, count);
+    // Bad arguments: NULL handle, name or out pointer, a bad name, an unknown id, NaN.
+    uint32_t unused = 0;
+    EXPECT_EQ(tl_datapoints_series_id(nullptr, "x", &unused), TL_EINVAL);
+    EXPECT_EQ(tl_datapoints_series_id(dp.get(), nullptr, &unused), TL_EINVAL);
+    EXPECT_EQ(tl_datapoints_series_id(dp.get(), "x", nullptr), TL_EINVAL);
+    EXPECT_EQ(tl_datapoints_series_id(dp.get(), "a/b", &unused), TL_EINVAL);
+    EXPECT_TRUE(contains(tl_last_error(), "a/b")) << tl_last_error();
+    EXPECT_EQ(tl_datapoints_record_id_double(dp.get(), 1000, 1.0, TL_NOW), TL_EINVAL);
+    EXPECT_TRUE(contains(tl_last_error(), "series id")) << tl_last_error();
+    EXPECT_EQ(tl_datapoints_record_id_double(nullptr, temp, 1.0, TL_NOW), TL_EINVAL);
+    EXPECT_EQ(tl_datapoints_record_id_double(dp.get(), temp, std::nan(""), TL_NOW), TL_EINVAL);
+    const uint32_t ids[] = {temp, count, temp, count};
+    const double values[] = {21.5, 7, 21.75, 8};
+    const int64_t t = 1700000000000;
+    const int64_t stamps[] = {t, t + 1, t + 2, t + 3};
+    const uint32_t bad_ids[] = {temp, 77};
+    EXPECT_EQ(tl_datapoints_record_points_double(dp.get(), bad_ids, values, nullptr, 2), TL_EINVAL);
+    EXPECT_EQ(tl_datapoints_record_points_double(dp.get(), nullptr, values, nullptr, 2), TL_EINVAL);
+    EXPECT_EQ(tl_datapoints_record_points_double(dp.get(), ids, nullptr, nullptr, 2), TL_EINVAL);
+    EXPECT_EQ(tl_datapoints_record_points_double(dp.get(), nullptr, nullptr, nullptr, 0), TL_OK);
+    EXPECT_EQ(stats_of(dp.get()).recorded, 0u);
+
+    EXPECT_EQ(tl_datapoints_record_points_double(dp.get(), ids, values, stamps, 4), TL_OK) << tl_last_error();
+    EXPECT_EQ(tl_datapoints_record_id_double(dp.get(), temp, 22.0, t + 4), TL_OK) << tl_last_error();
+    EXPECT_EQ(tl_datapoints_record_id_int64(dp.get(), count, 9, t + 5), TL_OK) << tl_last_error();
+    ASSERT_EQ(tl_datapoints_flush(dp.get(), 20000), TL_OK) << tl_last_error();
+    EXPECT_EQ(stats_of(dp.get()).acked_points, 6u);
+    ASSERT_TRUE(inbox.wait_for(1));
+    std::string all;
+    for (const auto& p : inbox.payloads()) all += p;
+    EXPECT_TRUE(contains(all, "\"temp\":{\"t\":[0,2,4],\"v\":[21.5,21.75,22.0]}")) << all;
+    EXPECT_TRUE(contains(all, "\"count\":{\"t\":[1,3,5],\"v\":[7.0,8.0,9]}")) << all;
+    EXPECT_EQ(tl_client_unsubscribe(client.get(), sub), TL_OK);
+}
+
 TEST(CapiDatapoints, WithReceiptsABatchIsDeliveredWhenTheSinksReceiptArrives) {
     twinlink::testing::Broker broker{twinlink::testing::Broker::Options{false}};
     const Client client = connect_client(broker.uri());

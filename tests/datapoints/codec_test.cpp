@@ -141,6 +141,34 @@ TEST(BatchFormat, CborIsTheSameDocument) {
     EXPECT_EQ(from_json, from_cbor);
 }
 
+// The CBOR writer is hand-written; its bytes must be what nlohmann's to_cbor() writes for the same
+// document (key order kept), so that every CBOR reader sees the mapping docs/protocol.md names.
+TEST(BatchFormat, CborBytesAreNlohmannsMapping) {
+    using ojson = nlohmann::ordered_json;
+    const std::int64_t imin = std::numeric_limits<std::int64_t>::min();
+    std::mt19937_64 rng(7);
+    std::vector<Datapoint> points = {
+        {"temp", kT, 21.5}, {"temp", kT + 70000, 0.1}, {"count", kT - 3, std::int64_t{-300}},
+        {"count", kT + 9, imin}, {"big", kT + 1, std::int64_t{4294967296}}, {"door", kT + 7, false},
+        {"door", kT + 8, true}, {"label", kT + 1, std::string(300, 'x')}, {"e😀", kT, std::string("é")},
+        {"cfg", kT + 2, json{{"z", {1, 2.5, "x"}}, {"a", json::object()}}}, {"f", kT, 3.0e38}, {"f", kT, 1e300}};
+    for (int i = 0; i < 2000; ++i) {
+        const auto r = rng();
+        const std::int64_t ts = kT + static_cast<std::int64_t>(r % 100000) - 50000;
+        if (r & 1) points.push_back({"d" + std::to_string(r % 5), ts, std::ldexp(double(r >> 11), int(r % 80) - 40)});
+        else points.push_back({"i" + std::to_string(r % 3), ts, static_cast<std::int64_t>(r) >> (r % 64)});
+    }
+    for (std::uint64_t seq : {0ull, 23ull, 24ull, 70000ull, 18446744073709551615ull}) {
+        const std::string bytes = encode(Encoding::Cbor, points, seq);
+        // A document built by nlohmann from the decoded one, in the same member order.
+        const ojson doc = ojson::from_cbor(bytes);
+        std::string again;
+        ojson::to_cbor(doc, again);
+        ASSERT_EQ(again.size(), bytes.size()) << "seq " << seq;
+        EXPECT_TRUE(again == bytes) << "seq " << seq;
+    }
+}
+
 class RoundTrip : public ::testing::TestWithParam<Encoding> {};
 
 TEST_P(RoundTrip, EveryValueType) {
@@ -191,6 +219,34 @@ TEST_P(RoundTrip, ExtremeAndUnorderedTimestamps) {
 
     const std::vector<Datapoint> negative = {{"x", -1732460000000, 1.0}, {"x", -1732460000001, 2.0}};
     expect_points(twinlink::decode_batch(encode(GetParam(), negative)).points, negative);
+}
+
+// add_many() writes the same bytes and the same size estimate as one add() per point, and checks
+// every value before adding any.
+TEST_P(RoundTrip, AddManyIsTheSameAsAddingEachPoint) {
+    std::vector<double> d;
+    std::vector<std::int64_t> in, ts;
+    for (int i = 0; i < 300; ++i) {
+        d.push_back(i % 3 == 0 ? 21.5 + i : 0.1 * i);
+        in.push_back(static_cast<std::int64_t>(i) * (i % 2 ? -70001 : 3));
+        ts.push_back(kT + (i % 10 == 0 ? -i : i * 7));
+    }
+    BatchEncoder one(GetParam(), "dev"), many(GetParam(), "dev");
+    one.add("x", kT, 1.0);
+    many.add("x", kT, 1.0);
+    for (std::size_t i = 0; i < d.size(); ++i) one.add("d", ts[i], d[i]);
+    for (std::size_t i = 0; i < in.size(); ++i) one.add("i", ts[i], in[i]);
+    many.add_many("d", ts.data(), d.data(), 100);
+    many.add_many("d", ts.data() + 100, d.data() + 100, d.size() - 100);
+    many.add_many("i", ts.data(), in.data(), in.size());
+    many.add_many("i", ts.data(), in.data(), 0);
+    EXPECT_EQ(many.points(), one.points());
+    EXPECT_EQ(many.size_estimate(), one.size_estimate());
+
+    std::vector<double> bad = {1.0, std::nan(""), 2.0};
+    EXPECT_THROW(many.add_many("d", ts.data(), bad.data(), bad.size()), Error);
+    EXPECT_EQ(many.points(), one.points());
+    EXPECT_EQ(many.finish(kBatchId, 9), one.finish(kBatchId, 9));
 }
 
 TEST_P(RoundTrip, EmptyBatch) {

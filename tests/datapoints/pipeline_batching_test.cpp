@@ -241,6 +241,57 @@ TEST_P(PipelineBatching, KeepsTheRecordingOrderWithinEverySeries) {
     EXPECT_EQ(last.size(), 4u);
 }
 
+// Series ids: single points by id, and interleaved series in one record_points() call, arrive as
+// the same points recorded by name would, in recording order within each series.
+TEST_P(PipelineBatching, SeriesIdsRecordTheSamePointsAsNames) {
+    DatapointOptions o = options();
+    o.batch_max_points = 50;
+    Datapoints dp(*device_, o);
+    const auto a = dp.series("a");
+    const auto b = dp.series("b");
+    EXPECT_EQ(dp.series("a").value, a.value);
+    EXPECT_NE(a.value, b.value);
+    const std::int64_t t0 = 1'700'000'000'000;
+    dp.record(a, 0.5, t0);
+    dp.record(b, std::int64_t{-3}, t0 + 1);
+    constexpr std::size_t kMany = 500;
+    std::vector<Datapoints::SeriesId> ids;
+    std::vector<double> values;
+    std::vector<std::int64_t> stamps;
+    for (std::size_t i = 0; i < kMany; ++i) {
+        ids.push_back(i % 3 == 0 ? b : a);
+        values.push_back(double(i) + 0.25);
+        stamps.push_back(t0 + 2 + std::int64_t(i));
+    }
+    dp.record_points(ids.data(), values.data(), stamps.data(), kMany);
+
+    // Bad input changes nothing: an id this pipeline did not give, a non-finite value, bad names.
+    const Datapoints::SeriesId unknown{b.value + 100};
+    EXPECT_THROW(dp.record(unknown, 1.0), Error);
+    const Datapoints::SeriesId mixed[] = {a, unknown};
+    const double two[] = {1.0, 2.0};
+    EXPECT_THROW(dp.record_points(mixed, two, nullptr, 2), Error);
+    const Datapoints::SeriesId good[] = {a, b};
+    const double nan[] = {1.0, std::nan("")};
+    EXPECT_THROW(dp.record_points(good, nan, nullptr, 2), Error);
+    EXPECT_THROW(dp.record_points(nullptr, two, nullptr, 2), Error);
+    EXPECT_THROW(dp.series("bad/name"), Error);
+    EXPECT_THROW(dp.series(""), Error);
+    EXPECT_EQ(dp.stats().recorded, kMany + 2);
+
+    dp.flush(kLong);
+    ASSERT_TRUE(receiver_->wait_points(kMany + 2));
+    expect_all_decoded();
+    std::map<std::string, std::vector<twinlink::Datapoint>> by;
+    for (const auto& p : receiver_->points()) by[p.name].push_back(p);
+    ASSERT_EQ(by.size(), 2u);
+    std::vector<twinlink::Datapoint> want_a{{"a", t0, 0.5}}, want_b{{"b", t0 + 1, std::int64_t{-3}}};
+    for (std::size_t i = 0; i < kMany; ++i)
+        (i % 3 == 0 ? want_b : want_a).push_back({i % 3 == 0 ? "b" : "a", stamps[i], values[i]});
+    EXPECT_EQ(by["a"], want_a);
+    EXPECT_EQ(by["b"], want_b);
+}
+
 TEST_P(PipelineBatching, EveryValueTypeArrivesUnchanged) {
     Datapoints dp(*device_, options());
     const std::int64_t t0 = 1'700'000'000'000;

@@ -5,7 +5,7 @@ const { EventEmitter } = require('node:events');
 const native = require('./native');
 const v = require('./validate');
 const { kEvent, dispatch, callSafely, emitSafely, EventQueue } = require('./events');
-const { clientOnlyOptions, connectTimeout, shadowOptions, standaloneDatapointOptions } = require('./options');
+const { clientOnlyOptions, connectTimeout, shadowOptions, standaloneDatapointOptions, stagesRecords } = require('./options');
 const { ConnectionEvent, Message, DropEvent, stateName, LOG_LEVELS } = require('./types');
 const { Shadow } = require('./shadow');
 const { Datapoints } = require('./datapoints');
@@ -242,7 +242,7 @@ class Client extends EventEmitter {
   async datapoints(deviceId, options = {}) {
     v.string(deviceId, 'deviceId');
     const o = standaloneDatapointOptions(v.object(options, 'options'), this.#channel);
-    const datapoints = Datapoints._create(await native.datapointsNew(this.#handle, deviceId, o), this);
+    const datapoints = Datapoints._create(await native.datapointsNew(this.#handle, deviceId, o), this, stagesRecords(options));
     this.#children.add(datapoints);
     return datapoints;
   }
@@ -265,6 +265,7 @@ class Client extends EventEmitter {
     this.#checkOwn('close');
     if (this.#closing) return this.#closing;
     const timeout = connectTimeout(v.object(options, 'options'), 5000);
+    for (const child of this.#children) child._beforeClose?.();
     this.#closing = (async () => {
       try {
         if (this.#started && !native.isClosed(this.#handle)) await native.clientDisconnect(this.#handle, timeout);

@@ -5,7 +5,7 @@ const { EventEmitter } = require('node:events');
 const native = require('./native');
 const v = require('./validate');
 const { kEvent, dispatch, emitSafely } = require('./events');
-const { deviceOptions, connectTimeout } = require('./options');
+const { deviceOptions, connectTimeout, stagesRecords } = require('./options');
 const { ConnectionEvent, DropEvent, stateName, LOG_LEVELS } = require('./types');
 const { Client } = require('./client');
 const { Shadow } = require('./shadow');
@@ -75,7 +75,7 @@ class Device extends EventEmitter {
       device.#handle = handle;
       device.#client = Client._borrowed(native.deviceClient(handle), device, shadowDefaults);
       device.#shadow = Shadow._create(shadow, deviceId, '', device);
-      device.#datapoints = Datapoints._create(datapoints, device);
+      device.#datapoints = Datapoints._create(datapoints, device, stagesRecords(options));
     } catch (error) {
       await native.close(handle);
       throw error;
@@ -175,6 +175,7 @@ class Device extends EventEmitter {
   close(options = {}) {
     if (this.#closing) return this.#closing;
     const timeout = connectTimeout(v.object(options, 'options'), 5000);
+    this.#datapoints?._beforeClose();
     this.#closing = (async () => {
       try {
         if (this.#handle && this.connected) {

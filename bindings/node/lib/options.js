@@ -274,7 +274,18 @@ function connectTimeout(options, fallback = 10000) {
   return given(options.timeout) ? v.milliseconds(options.timeout, 'options.timeout') : fallback;
 }
 
+/**
+ * Whether record() may buffer numbers in JS: only under backpressure 'drop-oldest' (the default),
+ * which refuses a point only in the rare case the batcher falls behind, and then reports it by the
+ * 'drop' event. Under 'drop-newest' and 'block', record() reports the refusal itself, so every call
+ * goes to the pipeline at once.
+ */
+function stagesRecords(options) {
+  return (options.backpressure ?? DEFAULTS.backpressure.policy) === 'drop-oldest';
+}
+
 module.exports = {
+  stagesRecords,
   deviceOptions,
   clientOnlyOptions,
   standaloneDatapointOptions,

@@ -6,9 +6,8 @@
 // the environment's thread-safe function resolves or rejects the Promise on the JS thread. A
 // pending Promise keeps the process alive, as a pending fs or socket request does.
 //
-// Blocking() is the pool variant. When the C ABI gains completion-callback variants of connect,
-// the shadow requests and flush, only the functions that call Blocking() change: they pass the
-// Pending as the callback's user_data instead.
+// Blocking() is the pool variant, for calls the C ABI has no completion variant of. Completed()
+// starts a tl_*_start operation instead: no thread waits while it runs.
 #pragma once
 
 #include <napi.h>
@@ -85,6 +84,40 @@ Napi::Promise Blocking(Napi::Env env, Work work) {
         }
         Pending::Settle(pending, std::move(outcome));
     });
+    return promise;
+}
+
+// Starts an operation of the C ABI that reports through a tl_completion_cb and returns its Promise.
+// `start(callback, user_data, destroy)` calls the tl_*_start function. `keep` (the handle's
+// Lease) is held until the operation ends. With `document`, the Promise resolves to the JSON text
+// the completion carries (undefined when none); otherwise to undefined.
+template <class Keep, class Start>
+Napi::Promise Completed(Napi::Env env, Keep keep, bool document, Start start) {
+    struct Operation {
+        Pending* pending;
+        Keep keep;
+        bool document;
+    };
+    Napi::Promise promise;
+    Pending* pending = Pending::Begin(env, &promise);
+    auto* op = new Operation{pending, std::move(keep), document};
+    const tl_completion_cb done = [](const tl_completion* c, void* user_data) {
+        auto* op = static_cast<Operation*>(user_data);
+        Outcome outcome;
+        outcome.status = c->status;
+        if (c->status != TL_OK) {
+            outcome.message = c->message != nullptr ? c->message : "";
+        } else if (op->document && c->document != nullptr) {
+            outcome.value = [json = std::string(c->document)](Napi::Env env) -> Napi::Value {
+                return Napi::String::New(env, json);
+            };
+        }
+        Pending::Settle(std::exchange(op->pending, nullptr), std::move(outcome));
+    };
+    const tl_destroy_cb destroy = [](void* user_data) { delete static_cast<Operation*>(user_data); };
+    // On failure the C library has run `destroy` already and will not call `done`.
+    const tl_status status = start(done, op, destroy);
+    if (status != TL_OK) Pending::Settle(pending, Outcome::Of(status));
     return promise;
 }
 

@@ -177,6 +177,42 @@ Napi::Value RecordMany(Info info) {
     return env.Undefined();
 }
 
+// seriesId(datapoints, name) -> number: the id of a series for recordPoints.
+Napi::Value SeriesId(Info info) {
+    Napi::Env env = info.Env();
+    Entered dp(env, info[0]);
+    Name name(env, info[1]);
+    uint32_t id = 0;
+    Check(env, tl_datapoints_series_id(dp.get(), name.c_str(), &id));
+    return Napi::Number::New(env, id);
+}
+
+// recordPoints(datapoints, ids: Uint32Array, values: Float64Array, times: Float64Array, count): the
+// points record() buffered in JS, handed over in one call. The JS side fills the arrays (ids from
+// seriesId, finite values, integral times), so only their kinds and lengths are checked here.
+Napi::Value RecordPoints(Info info) {
+    Napi::Env env = info.Env();
+    Entered dp(env, info[0]);
+    const size_t count = static_cast<size_t>(info[4].As<Napi::Number>().Int64Value());
+    if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
+        !info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        !info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+        ThrowTypeError(env, "recordPoints takes a Uint32Array and two Float64Arrays");
+    }
+    const auto ids = info[1].As<Napi::Uint32Array>();
+    const auto values = info[2].As<Napi::Float64Array>();
+    const auto times = info[3].As<Napi::Float64Array>();
+    if (count > ids.ElementLength() || count > values.ElementLength() || count > times.ElementLength()) {
+        ThrowRangeError(env, "recordPoints: count is larger than the arrays");
+    }
+    thread_local std::vector<int64_t> stamps;
+    stamps.resize(count);
+    const double* ms = times.Data();
+    for (size_t i = 0; i < count; ++i) stamps[i] = static_cast<int64_t>(ms[i]);
+    Check(env, tl_datapoints_record_points_double(dp.get(), ids.Data(), values.Data(), stamps.data(), count));
+    return env.Undefined();
+}
+
 }  // namespace
 
 void InitDatapoints(Napi::Env env, Napi::Object exports) {
@@ -209,11 +245,14 @@ void InitDatapoints(Napi::Env env, Napi::Object exports) {
         return env.Undefined();
     }));
     exports.Set("datapointsRecordMany", Napi::Function::New(env, RecordMany, "datapointsRecordMany"));
+    exports.Set("datapointsSeriesId", Napi::Function::New(env, SeriesId, "datapointsSeriesId"));
+    exports.Set("datapointsRecordPoints", Napi::Function::New(env, RecordPoints, "datapointsRecordPoints"));
     exports.Set("datapointsFlush", Napi::Function::New(env, [](Info info) -> Napi::Value {
         auto lease = UnwrapResource(info, 0, Kind::Datapoints, "datapoints")->Use(info.Env());
         const uint32_t timeout = Uint32(info, 1, "timeout");
-        return Blocking(info.Env(), [lease, timeout] {
-            return Outcome::Of(tl_datapoints_flush(lease.get()->handle<tl_datapoints>(), timeout));
+        tl_datapoints* dp = lease.get()->handle<tl_datapoints>();
+        return Completed(info.Env(), std::move(lease), false, [&](tl_completion_cb done, void* op, tl_destroy_cb destroy) {
+            return tl_datapoints_flush_start(dp, timeout, done, op, destroy, nullptr);
         });
     }));
     exports.Set("datapointsGetStats", Napi::Function::New(env, [](Info info) -> Napi::Value {

@@ -30,8 +30,20 @@ Outcome WithText(tl_status status, char* text) {
 }
 
 using Request = tl_status (*)(tl_shadow*, const char*, uint32_t, char**);
+using StartRequest = tl_status (*)(tl_shadow*, const char*, uint32_t, tl_completion_cb, void*, tl_destroy_cb, uint64_t*);
 
-// (shadow, json, timeout) -> Promise<accepted JSON text>
+// (shadow, json, timeout) -> Promise<accepted JSON text>, completed by the C library's callback.
+Napi::Value StartRequestFor(Info info, StartRequest start, const char* what) {
+    auto lease = ShadowArg(info);
+    const std::string json = Text(info, 1, what);
+    const uint32_t timeout = Uint32(info, 2, "timeout");
+    tl_shadow* shadow = ShadowOf(lease);
+    return Completed(info.Env(), std::move(lease), true, [&](tl_completion_cb done, void* op, tl_destroy_cb destroy) {
+        return start(shadow, json.c_str(), timeout, done, op, destroy, nullptr);
+    });
+}
+
+// (shadow, json, timeout) -> Promise<accepted JSON text>, on the pool (no completion variant yet).
 Napi::Value SendRequest(Info info, Request request, const char* what) {
     auto lease = ShadowArg(info);
     const std::string json = Text(info, 1, what);
@@ -71,8 +83,8 @@ void InitShadow(Napi::Env env, Napi::Object exports) {
             return outcome;
         });
     }));
-    exports.Set("shadowReport", Napi::Function::New(env, [](Info info) { return SendRequest(info, tl_shadow_report, "reported"); }));
-    exports.Set("shadowDesire", Napi::Function::New(env, [](Info info) { return SendRequest(info, tl_shadow_desire, "desired"); }));
+    exports.Set("shadowReport", Napi::Function::New(env, [](Info info) { return StartRequestFor(info, tl_shadow_report_start, "reported"); }));
+    exports.Set("shadowDesire", Napi::Function::New(env, [](Info info) { return StartRequestFor(info, tl_shadow_desire_start, "desired"); }));
     exports.Set("shadowUpdate", Napi::Function::New(env, [](Info info) { return SendRequest(info, tl_shadow_update, "request"); }));
     exports.Set("shadowReportAsync", Napi::Function::New(env, [](Info info) {
         auto lease = ShadowArg(info);
@@ -85,10 +97,9 @@ void InitShadow(Napi::Env env, Napi::Object exports) {
     exports.Set("shadowGet", Napi::Function::New(env, [](Info info) -> Napi::Value {
         auto lease = ShadowArg(info);
         const uint32_t timeout = Uint32(info, 1, "timeout");
-        return Blocking(info.Env(), [lease, timeout] {
-            char* document = nullptr;
-            const tl_status status = tl_shadow_get(ShadowOf(lease), timeout, &document);
-            return WithText(status, document);
+        tl_shadow* shadow = ShadowOf(lease);
+        return Completed(info.Env(), std::move(lease), true, [&](tl_completion_cb done, void* op, tl_destroy_cb destroy) {
+            return tl_shadow_get_start(shadow, timeout, done, op, destroy, nullptr);
         });
     }));
     exports.Set("shadowDelete", Napi::Function::New(env, [](Info info) -> Napi::Value {

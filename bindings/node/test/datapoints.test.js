@@ -98,3 +98,73 @@ test('bad values are TypeErrors or RangeErrors that name the argument', async ()
     await dev.close();
   }
 });
+
+test('record() of numbers: buffered for the tick, counted at once, in order, and every point stored', async () => {
+  const dev = await Device.connect(uniqueId('dp-staged'), { broker: env.broker.uri });
+  try {
+    const dp = dev.datapoints;
+    const t0 = Date.now() - 60000;
+    // More than one buffer's worth (1024), two series interleaved, other kinds in between.
+    for (let i = 0; i < 3000; i++) dp.record(i % 2 ? 'odd' : 'even', i, t0 + i);
+    dp.record('mixed', 1, t0);
+    dp.record('mixed', 'two', t0 + 1);
+    dp.record('mixed', 3, new Date(t0 + 2));
+    dp.record('mixed', 4n, t0 + 3);
+    dp.record('now', 0.5);
+    assert.equal(dp.stats().recorded, 3005); // stats() counts what is still buffered
+    // Errors are thrown by the call that causes them, buffered or not.
+    assert.throws(() => dp.record('bad/name', 1), { name: 'InvalidArgumentError' });
+    assert.throws(() => dp.record('odd', NaN), { name: 'InvalidArgumentError' });
+    assert.throws(() => dp.record('odd', 1, 1.5e16), { name: 'RangeError', message: /"timestamp"/ });
+    assert.equal(dp.stats().recorded, 3005);
+    await dp.flush();
+    assert.equal(dp.stats().confirmedPoints, 3005);
+    const odd = storedPoints(dev.id, 'odd');
+    assert.equal(odd.length, 1500);
+    assert.equal(storedPoints(dev.id, 'even').length, 1500);
+    const mixed = storedPoints(dev.id, 'mixed');
+    assert.equal(mixed.length, 4);
+    assert.match(mixed.join('\n'), /"two"/);
+    assert.equal(storedPoints(dev.id, 'now').length, 1);
+  } finally {
+    await dev.close();
+  }
+  // After close, record() throws at once, as it did before the buffer existed.
+  assert.throws(() => dev.datapoints.record('odd', 1), { name: 'StateError' });
+});
+
+test('a tick that ends with points buffered hands them over without a flush', async () => {
+  const dev = await Device.connect(uniqueId('dp-tick'), { broker: env.broker.uri, delivery: 'broker', batchLinger: 20 });
+  try {
+    dev.datapoints.record('t', 1);
+    dev.datapoints.record('t', 2);
+    await waitFor(() => dev.datapoints.stats().ackedPoints === 2, { what: 'the points acknowledged without flush()' });
+  } finally {
+    await dev.close();
+  }
+});
+
+test("backpressure 'drop-newest' goes to the pipeline on every call, so record() throws QueueFullError itself", async () => {
+  // Offline, with a backlog of two small batches and a one-batch pending cap: the third batch's
+  // points are refused at once.
+  const dev = await Device.create(uniqueId('dp-newest'), {
+    broker: env.broker.uri, backpressure: 'drop-newest', batchMaxPoints: 10, batchMaxBytes: 1024,
+    backlogMaxBytes: 2048, maxPendingPoints: 10, batchLinger: 5,
+  });
+  try {
+    let refused = null;
+    for (let i = 0; i < 10000 && !refused; i++) {
+      try {
+        dev.datapoints.record('t', i);
+      } catch (error) {
+        refused = error;
+      }
+      if (i % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.ok(refused, 'record() threw');
+    assert.equal(refused.name, 'QueueFullError');
+    assert.ok(dev.datapoints.stats().rejectedPoints >= 1);
+  } finally {
+    await dev.close();
+  }
+});

@@ -155,6 +155,27 @@ TL_API tl_status tl_datapoints_record_many_double(tl_datapoints *datapoints, con
 TL_API tl_status tl_datapoints_record_many_int64(tl_datapoints *datapoints, const char *name, const int64_t *values,
                                                  const int64_t *timestamps_ms, size_t count);
 
+/* Registers series `name` (validated as by tl_datapoints_record_double()) and writes its id to
+ * *out_id: the same name always gives the same id, valid until tl_datapoints_free(). Recording by id
+ * skips checking and looking up the name, most of the cost of a single point; a binding that
+ * buffers its users' record() calls keeps the ids and hands the buffer over with
+ * tl_datapoints_record_points_double(). Any thread; never blocks on the network.
+ * Errors: TL_EINVAL (NULL arguments, a bad name). */
+TL_API tl_status tl_datapoints_series_id(tl_datapoints *datapoints, const char *name, uint32_t *out_id);
+/* As tl_datapoints_record_double() and _int64() for a series id from tl_datapoints_series_id().
+ * Errors: as those, and TL_EINVAL for an id this pipeline did not give. */
+TL_API tl_status tl_datapoints_record_id_double(tl_datapoints *datapoints, uint32_t series_id, double value,
+                                                int64_t timestamp_ms);
+TL_API tl_status tl_datapoints_record_id_int64(tl_datapoints *datapoints, uint32_t series_id, int64_t value,
+                                               int64_t timestamp_ms);
+/* Records `count` points of any series: point i is `values[i]` of series `series_ids[i]` at
+ * `timestamps_ms[i]` (`timestamps_ms` may be NULL: all "now"). The arrays are read during the call
+ * only. All or nothing: a non-finite value or an unknown id rejects the whole call.
+ * Errors: TL_EINVAL, TL_EQUEUE_FULL, TL_ETIMEOUT (backpressure). */
+TL_API tl_status tl_datapoints_record_points_double(tl_datapoints *datapoints, const uint32_t *series_ids,
+                                                    const double *values, const int64_t *timestamps_ms,
+                                                    size_t count);
+
 /* Closes the open batches and blocks until every point recorded before the call is delivered (see
  * tl_delivery_mode) or dropped by the policy, or timeout_ms passes. May be called from any thread,
  * the client's callbacks included (deliveries do not need the dispatcher thread).

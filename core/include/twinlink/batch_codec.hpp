@@ -92,6 +92,13 @@ public:
         add(series, ts_ms, static_cast<double>(value));
     }
 
+    /// Adds `count` points of one series: `values[i]` at `timestamps_ms[i]`. The same as `count`
+    /// add() calls, with the series looked up once; all values are checked first, so a bad one
+    /// throws Error(InvalidArgument) before any point is added.
+    void add_many(std::string_view series, const std::int64_t* timestamps_ms, const double* values, std::size_t count);
+    void add_many(std::string_view series, const std::int64_t* timestamps_ms, const std::int64_t* values,
+                  std::size_t count);
+
     /// Points added since the last finish() or clear().
     std::size_t points() const noexcept;
     /// Series with at least one point in the batch.

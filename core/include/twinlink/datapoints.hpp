@@ -155,6 +155,24 @@ public:
     void record(std::string_view name, const nlohmann::json& object, std::int64_t timestamp_ms = kNow);
     void record(std::string_view name, const DatapointValue& value, std::int64_t timestamp_ms = kNow);
 
+    /// A series name registered once with series(): record() with it skips validating and looking
+    /// up the name, which is most of the cost of recording one point. Valid for the life of this
+    /// pipeline only.
+    struct SeriesId {
+        std::uint32_t value;
+    };
+    /// Registers `name` (validated as record() does; Error(InvalidArgument)) and returns its id.
+    /// The same name gives the same id. Cheap to call again, but the point is to call it once.
+    SeriesId series(std::string_view name);
+    /// As record() with the name; Error(InvalidArgument) for an id that series() did not return.
+    void record(SeriesId series, double value, std::int64_t timestamp_ms = kNow);
+    void record(SeriesId series, std::int64_t value, std::int64_t timestamp_ms = kNow);
+    /// Records `count` points, point i of series `series[i]` with `values[i]` at `timestamps_ms[i]`
+    /// (null: all "now"): interleaved series in one call, as a binding that buffers single
+    /// record() calls hands them over. All or nothing.
+    void record_points(const SeriesId* series, const double* values, const std::int64_t* timestamps_ms,
+                       std::size_t count);
+
     /// Record `count` points of one series at once. `timestamps_ms` may be null (all "now").
     /// All or nothing: a bad value rejects the whole call.
     void record_many(std::string_view name, const double* values, const std::int64_t* timestamps_ms,

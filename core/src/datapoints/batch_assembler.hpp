@@ -54,9 +54,15 @@ private:
         BatchEncoder encoder;
         Clock::time_point opened_at;
         std::int64_t min_ts = 0, max_ts = 0;  // of the points in the batch
+        // Bytes that points may still add (by their cost_estimate()) before the batch must be
+        // measured again: the exact size_estimate() is taken only when a point's cost exceeds it,
+        // a few dozen times per batch instead of once per point.
+        std::size_t slack = 0;
     };
     OpenBatch& batch_for(const std::string& topic);
     void close(const std::string& topic, OpenBatch& batch, std::uint64_t& next_seq, std::vector<ClosedBatch>& out);
+    void add_run(const PendingPoint& p, const PointBuffer& buffer, const std::string& series, const std::string& key,
+                 OpenBatch& batch, std::uint64_t& next_seq, std::vector<ClosedBatch>& out);
     std::size_t cost_estimate(const PendingPoint& p, const PointBuffer& buffer) const;
     std::size_t shift_cost(const OpenBatch& batch, std::int64_t ts) const;
 

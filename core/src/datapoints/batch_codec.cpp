@@ -5,8 +5,10 @@
 // costs about half of building a DOM and dump()ing it (codec_bench measures both). The text follows
 // nlohmann's dump(): the same escaping, objects through dump() itself, doubles in shortest
 // round-trip form with ".0" on integral ones (std::to_chars, which may pick "1e+14" where dump()
-// writes "100000000000000.0"; both read back as the same double). CBOR goes through nlohmann: the
-// values are kept as ordered_json columns and the document is written by to_cbor(). Both encodings
+// writes "100000000000000.0"; both read back as the same double). CBOR is written directly as bytes
+// too, in nlohmann's CBOR mapping (the bytes are the same as to_cbor() of the same document, which
+// the codec tests check): each value is encoded when it is added, and finish() writes the heads,
+// keys and time offsets around the value bytes. Object values go through nlohmann's to_cbor(). Both encodings
 // are read with nlohmann's SAX parser, which keeps the document order, lets the reader see
 // repeated members, and lets it stop hostile nesting before nlohmann's recursive CBOR reader goes
 // deep.
@@ -29,7 +31,6 @@
 namespace twinlink {
 namespace {
 
-using ojson = nlohmann::ordered_json;
 using detail::is_utf8;
 using detail::utf8_sequence;
 
@@ -165,6 +166,54 @@ std::size_t cbor_double(double v) {
 std::size_t cbor_string(std::size_t size) { return cbor_head(size) + size; }
 
 // ---------------------------------------------------------------------------------------------
+// CBOR bytes (RFC 8949, definite lengths, shortest heads), as nlohmann's to_cbor() writes them
+
+void put_cbor_head(std::string& out, std::uint8_t major, std::uint64_t v) {
+    const auto m = static_cast<char>(major << 5);
+    char buf[9];
+    std::size_t n;
+    if (v < 24) {
+        buf[0] = static_cast<char>(m | static_cast<char>(v));
+        n = 1;
+    } else {
+        const int width = v <= 0xFF ? 1 : v <= 0xFFFF ? 2 : v <= 0xFFFFFFFFull ? 4 : 8;
+        buf[0] = static_cast<char>(m | static_cast<char>(width == 1 ? 24 : width == 2 ? 25 : width == 4 ? 26 : 27));
+        for (int i = 0; i < width; ++i) buf[1 + i] = static_cast<char>(v >> (8 * (width - 1 - i)));
+        n = 1 + static_cast<std::size_t>(width);
+    }
+    out.append(buf, n);
+}
+
+void put_cbor_int(std::string& out, std::int64_t v) {
+    if (v >= 0) put_cbor_head(out, 0, static_cast<std::uint64_t>(v));
+    else put_cbor_head(out, 1, static_cast<std::uint64_t>(-(v + 1)));
+}
+
+// float32 when that is exact, as nlohmann does, else float64.
+void put_cbor_double(std::string& out, double v) {
+    char buf[9];
+    if (cbor_double(v) == 5) {
+        const float f = static_cast<float>(v);
+        std::uint32_t bits;
+        std::memcpy(&bits, &f, sizeof bits);
+        buf[0] = static_cast<char>(0xFA);
+        for (int i = 0; i < 4; ++i) buf[1 + i] = static_cast<char>(bits >> (8 * (3 - i)));
+        out.append(buf, 5);
+    } else {
+        std::uint64_t bits;
+        std::memcpy(&bits, &v, sizeof bits);
+        buf[0] = static_cast<char>(0xFB);
+        for (int i = 0; i < 8; ++i) buf[1 + i] = static_cast<char>(bits >> (8 * (7 - i)));
+        out.append(buf, 9);
+    }
+}
+
+void put_cbor_text(std::string& out, std::string_view s) {
+    put_cbor_head(out, 3, s.size());
+    out.append(s.data(), s.size());
+}
+
+// ---------------------------------------------------------------------------------------------
 // JSON text
 
 void append_uint(std::string& out, std::uint64_t v) {
@@ -269,8 +318,7 @@ struct Column {
     std::size_t name_bytes = 0;      // the encoded key: quoted JSON string, or CBOR text string
     bool active = false;             // has points in the current batch
     std::vector<std::int64_t> ts;    // absolute; the offsets to t0 are written by finish()
-    std::string text;                // Json: the values, comma-separated, ready to copy
-    ojson::array_t values;           // Cbor
+    std::string text;                // the values, ready to copy: Json comma-separated, Cbor items
 };
 
 }  // namespace
@@ -297,7 +345,6 @@ struct BatchEncoder::Impl {
     std::size_t recount_credit = 0;
     // Everything else that is not fixed per batch: per-series framing and keys, separators, values.
     std::size_t body_bytes = 0;
-    std::string scratch;  // Cbor: sizes an object value
 
     Impl(Encoding e, std::string d) : encoding(e), device(std::move(d)) {
         device_bytes = encoding == Encoding::Json ? json_string_size(device) : cbor_string(device.size());
@@ -410,7 +457,6 @@ struct BatchEncoder::Impl {
             c.active = false;
             c.ts.clear();
             c.text.clear();
-            c.values.clear();
             ++it;
         }
         order.clear();
@@ -453,56 +499,33 @@ struct BatchEncoder::Impl {
         return out;
     }
 
-    std::string finish_cbor(std::string_view batch_id, std::uint64_t seq, std::size_t reserve) {
-        ojson doc(ojson::value_t::object);
-        auto& top = doc.get_ref<ojson::object_t&>();
-        // The keys are distinct, so the vector's emplace_back skips ordered_map's linear search for
-        // an existing key, which would make a batch of many series quadratic.
-        using Members = std::vector<std::pair<const std::string, ojson>>;
-        auto& members = static_cast<Members&>(top);
-        members.reserve(6);
-        members.emplace_back("v", kBatchFormatVersion);
-        members.emplace_back("device", device);
-        members.emplace_back("batch", std::string(batch_id));
-        members.emplace_back("seq", seq);
-        members.emplace_back("t0", points ? t0 : 0);
-        members.emplace_back("series", ojson(ojson::value_t::object));
-        auto& series = static_cast<Members&>(members.back().second.get_ref<ojson::object_t&>());
-        series.reserve(order.size());
-
-        // The value arrays are lent to the document by swapping (no copy, no allocation that could
-        // fail halfway) and given back afterwards, so the columns keep their capacity.
-        const auto values_of = [](ojson& entry) -> ojson::array_t& {  // {"t": [...], "v": [...]}
-            return entry.get_ref<ojson::object_t&>().begin()[1].second.get_ref<ojson::array_t&>();
-        };
-        std::size_t lent = 0;
-        const auto give_back = [&] {
-            for (std::size_t i = 0; i < lent; ++i) std::swap(order[i]->values, values_of(series[i].second));
-        };
+    std::string finish_cbor(std::string_view batch_id, std::uint64_t seq, std::size_t reserve) const {
         std::string out;
-        try {
-            const auto base = static_cast<std::uint64_t>(t0);
-            for (Column* c : order) {
-                ojson t(ojson::value_t::array);
-                auto& offsets = t.get_ref<ojson::array_t&>();
-                offsets.reserve(c->ts.size());
-                for (std::int64_t ts : c->ts) offsets.emplace_back(static_cast<std::uint64_t>(ts) - base);
-                ojson entry(ojson::value_t::object);
-                auto& fields = static_cast<Members&>(entry.get_ref<ojson::object_t&>());
-                fields.reserve(2);
-                fields.emplace_back("t", std::move(t));
-                fields.emplace_back("v", ojson(ojson::value_t::array));
-                series.emplace_back(c->name, std::move(entry));
-                ++lent;
-                std::swap(c->values, values_of(series.back().second));
-            }
-            out.reserve(reserve);
-            ojson::to_cbor(doc, out);
-        } catch (...) {
-            give_back();
-            throw;
+        out.reserve(reserve);
+        put_cbor_head(out, 5, 6);
+        put_cbor_text(out, "v");
+        put_cbor_int(out, kBatchFormatVersion);
+        put_cbor_text(out, "device");
+        put_cbor_text(out, device);
+        put_cbor_text(out, "batch");
+        put_cbor_text(out, batch_id);
+        put_cbor_text(out, "seq");
+        put_cbor_head(out, 0, seq);
+        put_cbor_text(out, "t0");
+        put_cbor_int(out, points ? t0 : 0);
+        put_cbor_text(out, "series");
+        put_cbor_head(out, 5, order.size());
+        const auto base = static_cast<std::uint64_t>(t0);
+        for (const Column* c : order) {
+            put_cbor_text(out, c->name);
+            put_cbor_head(out, 5, 2);
+            put_cbor_text(out, "t");
+            put_cbor_head(out, 4, c->ts.size());
+            for (std::int64_t ts : c->ts) put_cbor_head(out, 0, static_cast<std::uint64_t>(ts) - base);
+            put_cbor_text(out, "v");
+            put_cbor_head(out, 4, c->ts.size());
+            out += c->text;
         }
-        give_back();
         return out;
     }
 };
@@ -542,8 +565,9 @@ void BatchEncoder::add(std::string_view series, std::int64_t ts_ms, double value
         append_double(c.text, value);
         s.body_bytes += c.text.size() - before;
     } else {
-        c.values.emplace_back(value);
-        s.body_bytes += cbor_double(value);
+        const std::size_t before = c.text.size();
+        put_cbor_double(c.text, value);
+        s.body_bytes += c.text.size() - before;
     }
     s.note_timestamp(c, ts_ms);
 }
@@ -558,8 +582,9 @@ void BatchEncoder::add(std::string_view series, std::int64_t ts_ms, std::int64_t
         append_int(c.text, value);
         s.body_bytes += c.text.size() - before;
     } else {
-        c.values.emplace_back(value);
-        s.body_bytes += cbor_int(value);
+        const std::size_t before = c.text.size();
+        put_cbor_int(c.text, value);
+        s.body_bytes += c.text.size() - before;
     }
     s.note_timestamp(c, ts_ms);
 }
@@ -573,7 +598,7 @@ void BatchEncoder::add(std::string_view series, std::int64_t ts_ms, bool value) 
         c.text += value ? "true" : "false";
         s.body_bytes += value ? 4 : 5;
     } else {
-        c.values.emplace_back(value);
+        c.text += static_cast<char>(value ? 0xF5 : 0xF4);
         s.body_bytes += 1;
     }
     s.note_timestamp(c, ts_ms);
@@ -590,8 +615,9 @@ void BatchEncoder::add(std::string_view series, std::int64_t ts_ms, std::string_
         append_json_string(c.text, value);
         s.body_bytes += c.text.size() - before;
     } else {
-        c.values.emplace_back(std::string(value));
-        s.body_bytes += cbor_string(value.size());
+        const std::size_t before = c.text.size();
+        put_cbor_text(c.text, value);
+        s.body_bytes += c.text.size() - before;
     }
     s.note_timestamp(c, ts_ms);
 }
@@ -607,13 +633,57 @@ void BatchEncoder::add(std::string_view series, std::int64_t ts_ms, const nlohma
         c.text += text;
         s.body_bytes += text.size();
     } else {
-        ojson converted(object);
-        s.scratch.clear();
-        ojson::to_cbor(converted, s.scratch);
-        c.values.push_back(std::move(converted));
-        s.body_bytes += s.scratch.size();
+        const std::size_t before = c.text.size();
+        nlohmann::json::to_cbor(object, c.text);
+        s.body_bytes += c.text.size() - before;
     }
     s.note_timestamp(c, ts_ms);
+}
+
+void BatchEncoder::add_many(std::string_view series, const std::int64_t* ts, const double* values, std::size_t n) {
+    if (n == 0) return;
+    for (std::size_t i = 0; i < n; ++i) check_double(series, values[i]);
+    Impl& s = *impl_;
+    Column& c = s.column(series);
+    const std::size_t before = c.text.size();
+    std::size_t commas = 0;  // counted by grow() already
+    for (std::size_t i = 0; i < n; ++i) {
+        s.grow(c);
+        if (s.encoding == Encoding::Json) {
+            if (!c.ts.empty()) {
+                c.text += ',';
+                ++commas;
+            }
+            append_double(c.text, values[i]);
+        } else {
+            put_cbor_double(c.text, values[i]);
+        }
+        s.note_timestamp(c, ts[i]);
+    }
+    s.body_bytes += c.text.size() - before - commas;
+}
+
+void BatchEncoder::add_many(std::string_view series, const std::int64_t* ts, const std::int64_t* values,
+                            std::size_t n) {
+    if (n == 0) return;
+    Impl& s = *impl_;
+    Column& c = s.column(series);
+    const std::size_t before = c.text.size();
+    std::size_t commas = 0;  // counted by grow() already
+    for (std::size_t i = 0; i < n; ++i) {
+        s.grow(c);
+        if (s.encoding == Encoding::Json) {
+            if (!c.ts.empty()) {
+                c.text += ',';
+                ++commas;
+            }
+            append_int(c.text, values[i]);
+        } else {
+            put_cbor_int(c.text, values[i]);
+        }
+        s.note_timestamp(c, ts[i]);
+    }
+    s.body_bytes += c.text.size() - before - commas;
 }
 
 void BatchEncoder::add(std::string_view series, std::int64_t ts_ms, const DatapointValue& value) {

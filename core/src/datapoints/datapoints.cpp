@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "datapoints/backlog.hpp"
@@ -140,23 +141,79 @@ public:
         std::unique_lock<std::mutex> lock(mu_);
         wait_for_room(lock, count);
         const std::uint32_t series = series_.id(name);
-        const bool was_empty = pending_.empty();
-        if (was_empty) pending_.first_at = Clock::now();
+        append_locked(count, timestamps, now, [series](std::size_t) { return series; }, fill);
+    }
+
+    /// Appends the points of one record_many() call as a run (copied arrays, see PointRun).
+    template <class T>
+    void append_run(std::string_view name, const T* values, const std::int64_t* timestamps, std::size_t count) {
+        if (count == 0) return;
+        const std::int64_t now = timestamps ? 0 : now_ms();
+        std::unique_lock<std::mutex> lock(mu_);
+        wait_for_room(lock, count);
+        const std::uint32_t series = series_.id(name);
+        note_appending();
+        pending_.push_run(series, values, timestamps, now, count);
+        note_appended(count);
+    }
+
+    /// As append(), for points of series registered before: `series_of(i)` gives point i's id.
+    template <class SeriesOf, class Fill>
+    void append_ids(std::size_t count, const std::int64_t* timestamps, SeriesOf series_of, Fill fill) {
+        if (count == 0) return;
+        const std::int64_t now = timestamps ? 0 : now_ms();
+        std::unique_lock<std::mutex> lock(mu_);
+        const std::size_t known = series_.size();
+        for (std::size_t i = 0; i < count; ++i)
+            if (series_of(i) >= known)
+                throw Error(Status::InvalidArgument, "record: series id " + std::to_string(series_of(i)) +
+                                                         " was not returned by series() of this pipeline");
+        wait_for_room(lock, count);
+        append_locked(count, timestamps, now, series_of, fill);
+    }
+
+    std::uint32_t series_id(std::string_view name) {
+        std::lock_guard<std::mutex> lock(mu_);
+        return series_.id(name);
+    }
+
+private:
+    template <class SeriesOf, class Fill>
+    void append_locked(std::size_t count, const std::int64_t* timestamps, std::int64_t now, SeriesOf series_of,
+                       Fill fill) {
+        note_appending();
         for (std::size_t i = 0; i < count; ++i) {
             PendingPoint p;
-            p.series = series;
+            p.series = series_of(i);
             p.timestamp_ms = timestamps ? timestamps[i] : now;
             fill(p, pending_, i);
-            pending_.points.push_back(p);
+            pending_.push_back(p);
         }
+        note_appended(count);
+    }
+
+    // Before points are appended to pending_ (under mu_): the time of the first one.
+    void note_appending() {
+        if (!pending_.empty()) return;
+        pending_.first_at = Clock::now();
+        // The batcher must take these points within linger. It is woken only when it sleeps past
+        // that deadline: a batcher that is running, or that wakes sooner anyway (for an open
+        // batch's linger), picks them up by itself. Waking it for every first point made the
+        // recorder and the batcher trade the lock for a handful of points each time.
+        wake_for_linger_ = pending_.first_at + opts_.linger < batcher_sleeps_until_;
+    }
+
+    // After `count` points were appended (under mu_): counts them and wakes the batcher if needed.
+    void note_appended(std::size_t count) {
         stats_.recorded += count;
         const std::size_t size = pending_.size();
-        if (was_empty || (size >= kWakeThreshold && size - count < kWakeThreshold)) {
+        if (std::exchange(wake_for_linger_, false) || (size >= kWakeThreshold && size - count < kWakeThreshold)) {
             poke_ = true;
             wake_.notify_one();
         }
     }
 
+public:
     void flush(milliseconds timeout) {
         std::unique_lock<std::mutex> lock(mu_);
         const std::uint64_t generation = ++flush_requested_;
@@ -344,9 +401,11 @@ private:
                 std::unique_lock<std::mutex> lock(mu_);
                 // Pending points wake the batcher only when it can take them: while batches wait
                 // for room in the backlog (held_), they stay where they are.
-                wake_.wait_until(lock, next_wake(), [&] {
+                batcher_sleeps_until_ = next_wake();
+                wake_.wait_until(lock, batcher_sleeps_until_, [&] {
                     return stop_ || poke_ || (held_.empty() && pending_.size() >= kWakeThreshold);
                 });
+                batcher_sleeps_until_ = Clock::time_point::min();
                 poke_ = false;
                 stopping = stop_;
                 flush_generation = flush_requested_;
@@ -586,6 +645,9 @@ private:
     detail::SeriesRegistry series_;
     detail::PointBuffer pending_;
     bool poke_ = false;
+    // When the batcher wakes by itself next; time_point::min() while it runs (under mu_).
+    Clock::time_point batcher_sleeps_until_ = Clock::time_point::min();
+    bool wake_for_linger_ = false;  // between note_appending() and note_appended()
     bool stop_ = false;
     bool backlog_full_ = false;
     std::uint64_t flush_requested_ = 0;
@@ -690,21 +752,47 @@ void Datapoints::record(std::string_view name, const DatapointValue& value, std:
     }, value);
 }
 
+Datapoints::SeriesId Datapoints::series(std::string_view name) { return SeriesId{impl_->series_id(name)}; }
+
+void Datapoints::record(SeriesId series, double value, std::int64_t ts) {
+    check_finite(value);
+    impl_->append_ids(
+        1, ts == kNow ? nullptr : &ts, [series](std::size_t) { return series.value; },
+        [value](PendingPoint& p, detail::PointBuffer&, std::size_t) {
+            p.kind = ValueKind::Double;
+            p.d = value;
+        });
+}
+
+void Datapoints::record(SeriesId series, std::int64_t value, std::int64_t ts) {
+    impl_->append_ids(
+        1, ts == kNow ? nullptr : &ts, [series](std::size_t) { return series.value; },
+        [value](PendingPoint& p, detail::PointBuffer&, std::size_t) {
+            p.kind = ValueKind::Int;
+            p.i = value;
+        });
+}
+
+void Datapoints::record_points(const SeriesId* series, const double* values, const std::int64_t* ts, std::size_t n) {
+    if (n > 0 && (!series || !values)) throw Error(Status::InvalidArgument, "record_points: series or values is null");
+    for (std::size_t i = 0; i < n; ++i) check_finite(values[i]);
+    impl_->append_ids(
+        n, ts, [series](std::size_t i) { return series[i].value; },
+        [values](PendingPoint& p, detail::PointBuffer&, std::size_t i) {
+            p.kind = ValueKind::Double;
+            p.d = values[i];
+        });
+}
+
 void Datapoints::record_many(std::string_view name, const double* values, const std::int64_t* ts, std::size_t n) {
     if (n > 0 && !values) throw Error(Status::InvalidArgument, "record_many: values is null");
     for (std::size_t i = 0; i < n; ++i) check_finite(values[i]);
-    impl_->append(name, n, ts, [values](PendingPoint& p, detail::PointBuffer&, std::size_t i) {
-        p.kind = ValueKind::Double;
-        p.d = values[i];
-    });
+    impl_->append_run(name, values, ts, n);
 }
 
 void Datapoints::record_many(std::string_view name, const std::int64_t* values, const std::int64_t* ts, std::size_t n) {
     if (n > 0 && !values) throw Error(Status::InvalidArgument, "record_many: values is null");
-    impl_->append(name, n, ts, [values](PendingPoint& p, detail::PointBuffer&, std::size_t i) {
-        p.kind = ValueKind::Int;
-        p.i = values[i];
-    });
+    impl_->append_run(name, values, ts, n);
 }
 
 void Datapoints::flush(milliseconds timeout) { impl_->flush(timeout); }
