@@ -578,6 +578,26 @@ extern "C" {
         timestamps_ms: *const i64,
         count: usize,
     ) -> tl_status;
+    pub fn tl_datapoints_series_id(datapoints: *mut tl_datapoints, name: *const c_char, out_id: *mut u32) -> tl_status;
+    pub fn tl_datapoints_record_id_double(
+        datapoints: *mut tl_datapoints,
+        series_id: u32,
+        value: f64,
+        timestamp_ms: i64,
+    ) -> tl_status;
+    pub fn tl_datapoints_record_id_int64(
+        datapoints: *mut tl_datapoints,
+        series_id: u32,
+        value: i64,
+        timestamp_ms: i64,
+    ) -> tl_status;
+    pub fn tl_datapoints_record_points_double(
+        datapoints: *mut tl_datapoints,
+        series_ids: *const u32,
+        values: *const f64,
+        timestamps_ms: *const i64,
+        count: usize,
+    ) -> tl_status;
     pub fn tl_datapoints_flush(datapoints: *mut tl_datapoints, timeout_ms: u32) -> tl_status;
     pub fn tl_datapoints_flush_start(
         datapoints: *mut tl_datapoints,
