@@ -9,8 +9,8 @@
 //
 // Environment:
 //   TWINLINK_BUILD_DIR   a configured and built CMake tree of twinlink: its capi/libtwinlink.so.0 is used
-//   TWINLINK_SOURCE_DIR  the twinlink sources (default: deps/twinlink in a packed package, else the
-//                        repository this package is in)
+//   TWINLINK_SOURCE_DIR  the twinlink sources (default: the repository this package is in, else
+//                        deps/twinlink of a packed package)
 //   npm_config_nodedir   the Node headers' prefix (default: the one of the running node, e.g. /usr)
 
 const { execFileSync, spawnSync } = require('node:child_process');
@@ -44,10 +44,12 @@ const isSourceTree = (dir) =>
   fs.existsSync(path.join(dir, 'CMakeLists.txt')) && fs.existsSync(path.join(dir, 'capi', 'include', 'twinlink.h'));
 
 function sourceDir() {
+  // The checkout comes before deps/: in a checkout, deps/ is what `make node-pack` left behind,
+  // sources as they were then, not the ones the build directory was made from.
   const candidates = [
     process.env.TWINLINK_SOURCE_DIR,
-    path.join(PACKAGE_DIR, 'deps', 'twinlink'),
     path.resolve(PACKAGE_DIR, '..', '..'),
+    path.join(PACKAGE_DIR, 'deps', 'twinlink'),
   ].filter(Boolean);
   const found = candidates.find(isSourceTree);
   if (!found) fail(`the twinlink sources are not there (looked in ${candidates.join(', ')})`);

@@ -95,12 +95,18 @@ void InitClient(Napi::Env env, Napi::Object exports) {
     exports.Set("clientConnect", Napi::Function::New(env, [](Info info) -> Napi::Value {
         auto lease = UnwrapResource(info, 0, Kind::Client, "client")->Use(info.Env());
         const uint32_t timeout = Uint32(info, 1, "timeout");
-        return Blocking(info.Env(), [lease, timeout] { return Outcome::Of(tl_client_connect(ClientOf(lease), timeout)); });
+        tl_client* client = ClientOf(lease);
+        return Completed(info.Env(), std::move(lease), false, [&](tl_completion_cb done, void* op, tl_destroy_cb destroy) {
+            return tl_client_connect_start(client, timeout, done, op, destroy, nullptr);
+        });
     }));
     exports.Set("clientDisconnect", Napi::Function::New(env, [](Info info) -> Napi::Value {
         auto lease = UnwrapResource(info, 0, Kind::Client, "client")->Use(info.Env());
         const uint32_t timeout = Uint32(info, 1, "timeout");
-        return Blocking(info.Env(), [lease, timeout] { return Outcome::Of(tl_client_disconnect(ClientOf(lease), timeout)); });
+        tl_client* client = ClientOf(lease);
+        return Completed(info.Env(), std::move(lease), false, [&](tl_completion_cb done, void* op, tl_destroy_cb destroy) {
+            return tl_client_disconnect_start(client, timeout, done, op, destroy, nullptr);
+        });
     }));
     // clientPublish(client, topic, payload, qos, retain) -> Promise<messageId>, settled by the
     // publish's completion callback (the PUBACK for QoS 1 and 2).

@@ -18,18 +18,6 @@ tl_shadow* ShadowOf(const Resource::Lease& lease) { return lease.get()->handle<t
 
 Resource::Lease ShadowArg(Info info) { return UnwrapResource(info, 0, Kind::Shadow, "shadow")->Use(info.Env()); }
 
-// An Outcome resolving to the JSON text twinlink returned (undefined when none).
-Outcome WithText(tl_status status, char* text) {
-    Outcome outcome = Outcome::Of(status);
-    if (status == TL_OK && text != nullptr) {
-        outcome.value = [json = TakeString(text)](Napi::Env env) -> Napi::Value { return Napi::String::New(env, json); };
-    } else {
-        tl_free(text);
-    }
-    return outcome;
-}
-
-using Request = tl_status (*)(tl_shadow*, const char*, uint32_t, char**);
 using StartRequest = tl_status (*)(tl_shadow*, const char*, uint32_t, tl_completion_cb, void*, tl_destroy_cb, uint64_t*);
 
 // (shadow, json, timeout) -> Promise<accepted JSON text>, completed by the C library's callback.
@@ -40,18 +28,6 @@ Napi::Value StartRequestFor(Info info, StartRequest start, const char* what) {
     tl_shadow* shadow = ShadowOf(lease);
     return Completed(info.Env(), std::move(lease), true, [&](tl_completion_cb done, void* op, tl_destroy_cb destroy) {
         return start(shadow, json.c_str(), timeout, done, op, destroy, nullptr);
-    });
-}
-
-// (shadow, json, timeout) -> Promise<accepted JSON text>, on the pool (no completion variant yet).
-Napi::Value SendRequest(Info info, Request request, const char* what) {
-    auto lease = ShadowArg(info);
-    const std::string json = Text(info, 1, what);
-    const uint32_t timeout = Uint32(info, 2, "timeout");
-    return Blocking(info.Env(), [lease, json, timeout, request] {
-        char* accepted = nullptr;
-        const tl_status status = request(ShadowOf(lease), json.c_str(), timeout, &accepted);
-        return WithText(status, accepted);
     });
 }
 
@@ -85,7 +61,7 @@ void InitShadow(Napi::Env env, Napi::Object exports) {
     }));
     exports.Set("shadowReport", Napi::Function::New(env, [](Info info) { return StartRequestFor(info, tl_shadow_report_start, "reported"); }));
     exports.Set("shadowDesire", Napi::Function::New(env, [](Info info) { return StartRequestFor(info, tl_shadow_desire_start, "desired"); }));
-    exports.Set("shadowUpdate", Napi::Function::New(env, [](Info info) { return SendRequest(info, tl_shadow_update, "request"); }));
+    exports.Set("shadowUpdate", Napi::Function::New(env, [](Info info) { return StartRequestFor(info, tl_shadow_update_start, "request"); }));
     exports.Set("shadowReportAsync", Napi::Function::New(env, [](Info info) {
         auto lease = ShadowArg(info);
         Check(info.Env(), tl_shadow_report_async(ShadowOf(lease), Text(info, 1, "reported").c_str()));
@@ -105,7 +81,10 @@ void InitShadow(Napi::Env env, Napi::Object exports) {
     exports.Set("shadowDelete", Napi::Function::New(env, [](Info info) -> Napi::Value {
         auto lease = ShadowArg(info);
         const uint32_t timeout = Uint32(info, 1, "timeout");
-        return Blocking(info.Env(), [lease, timeout] { return Outcome::Of(tl_shadow_delete(ShadowOf(lease), timeout)); });
+        tl_shadow* shadow = ShadowOf(lease);
+        return Completed(info.Env(), std::move(lease), false, [&](tl_completion_cb done, void* op, tl_destroy_cb destroy) {
+            return tl_shadow_delete_start(shadow, timeout, done, op, destroy, nullptr);
+        });
     }));
     exports.Set("shadowState", Napi::Function::New(env, [](Info info) -> Napi::Value {
         auto lease = ShadowArg(info);
