@@ -6,7 +6,7 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { Client, Device, Message, ConnectionEvent } = require('..');
 const { useCloud } = require('./helpers/fixture');
-const { uniqueId } = require('./helpers/cloud');
+const { uniqueId, waitFor } = require('./helpers/cloud');
 
 const env = useCloud({ cloud: false });
 
@@ -69,7 +69,9 @@ test('the device client publishes on topics of its own; connection events arrive
     assert.equal(value.text(), 'x');
     assert.equal(dev.client.id, dev.id);
     assert.throws(() => dev.client.close(), TypeError);
-    assert.ok(events.some((e) => e instanceof ConnectionEvent && e.state === 'connected'));
+    // The event and connect()'s Promise travel separately from the C library's threads, so the
+    // event may come a little after the Promise settled.
+    await waitFor(() => events.some((e) => e instanceof ConnectionEvent && e.state === 'connected'), { what: "the 'connected' event" });
     assert.equal(dev.stats().state, 'connected');
   } finally {
     await dev.close();
