@@ -18,9 +18,19 @@ namespace {
 
 using namespace tltest;
 
-/// Records the completions whose user_data it is.
+/// Records the completions whose user_data it is. Its destructor waits (bounded) until every
+/// completion it saw has been followed by its destroy call, which runs on the dispatcher thread
+/// just after the callback: the test must not end, and free this, in between.
 class Completions {
 public:
+    Completions() = default;
+    Completions(const Completions&) = delete;
+    Completions& operator=(const Completions&) = delete;
+    ~Completions() {
+        if (!with_destroy) return;
+        eventually([&] { return destroys.load() >= static_cast<int>(done().size()); });
+    }
+
     struct Done {
         uint64_t operation;
         tl_status status;
@@ -54,6 +64,8 @@ public:
     }
 
     std::atomic<int> destroys{0};
+    /// Registered with Completions::destroy (the default); false for completions without one.
+    bool with_destroy = true;
     /// A counter to sample when the callback runs (an Inbox's destroys, say).
     std::atomic<int>* watch = nullptr;
 
@@ -119,6 +131,7 @@ protected:
     std::thread::id dispatcher_thread() {
         // A connect_start on a connected client completes at once, through the dispatcher.
         Completions c;
+        c.with_destroy = false;
         EXPECT_EQ(tl_client_connect_start(device_.get(), 1000, Completions::on_done, &c, nullptr, nullptr), TL_OK);
         EXPECT_TRUE(c.wait_for(1));
         return c.done().at(0).thread;
@@ -423,6 +436,7 @@ TEST_F(Operations, UnsubscribeStartFromTheSubscriptionsOwnCallback) {
     };
     const auto on_destroy = [](void* p) { static_cast<Self*>(p)->destroys++; };
     Completions subscribed;
+    subscribed.with_destroy = false;
     ASSERT_EQ(tl_client_subscribe_start(device_.get(), "own/#", 1, on_message, &self, on_destroy, &self.id, 5000,
                                         Completions::on_done, &subscribed, nullptr, nullptr),
               TL_OK);
@@ -503,7 +517,14 @@ TEST_F(Operations, FreeingTheClientCancelsAPendingSubscribe) {
 
 TEST_F(Operations, PublishStartCompletesWithThePubackOrTimesOutOrIsCanceled) {
     Inbox inbox;
-    ASSERT_EQ(tl_client_subscribe(cloud_.get(), "pub/#", 1, Inbox::on_message, &inbox, nullptr, nullptr), TL_OK);
+    uint64_t subscription = 0;
+    ASSERT_EQ(tl_client_subscribe(cloud_.get(), "pub/#", 1, Inbox::on_message, &inbox, nullptr, &subscription),
+              TL_OK);
+    struct Unsubscribe {
+        tl_client* client;
+        uint64_t id;
+        ~Unsubscribe() { tl_client_unsubscribe(client, id); }  // before `inbox` goes
+    } unsubscribe{cloud_.get(), subscription};
     Completions acked;
     uint64_t op = 0;
     ASSERT_EQ(tl_client_publish_start(device_.get(), "pub/a", "x", 1, 1, 0, 5000, Completions::on_done, &acked,
