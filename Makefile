@@ -96,11 +96,13 @@ node: build
 	cd $(NODE_DIR) && $(NODE_ENV) node scripts/install.js --build
 
 # Its tests use the C++ build's `twinlink serve`, hence `build`. The same addon is then tested on
-# the oldest and the newest Node release lines the package supports.
+# the oldest and the newest Node release lines the package supports, and the npm tarball is
+# installed the ways users install it (node-pack).
 NODE_OTHER_VERSIONS := 18.20.8 22.23.5
 test-node: build node
 	cd $(NODE_DIR) && $(NODE_ENV) npm test
 	cd $(NODE_DIR) && $(NODE_ENV) scripts/other-nodes $(CURDIR)/build/node-versions $(NODE_OTHER_VERSIONS)
+	@$(MAKE) --no-print-directory node-pack
 
 # The npm tarball (build/node/twinlink-<version>.tgz) with the prebuilt addon, libtwinlink and Paho
 # beside it, then installed in temporary projects: from the prebuild, and compiled from its sources.
