@@ -23,9 +23,10 @@ JOBS := 2
 CMAKE_FLAGS := -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 CTEST_FLAGS := --output-on-failure -j$(JOBS) --timeout 600
 
-LSAN_SUPPRESSIONS := $(wildcard tests/lsan.supp)
+# LeakSanitizer's suppressions of third-party leaks, each with its reason (none needed at present).
+LSAN_SUPPRESSIONS := tests/sanitizers/lsan.supp
 SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  $(if $(LSAN_SUPPRESSIONS),LSAN_OPTIONS=suppressions=$(abspath $(LSAN_SUPPRESSIONS)))
+  LSAN_OPTIONS=suppressions=$(abspath $(LSAN_SUPPRESSIONS))
 
 VALGRIND_SUPPRESSIONS := $(wildcard tests/valgrind.supp)
 VALGRIND_OPTIONS := --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,possible \
