@@ -12,6 +12,7 @@
 #   make node-pack       the npm tarball with a prebuilt linux-x64 addon, installed and checked in temporary projects
 #   make test-rust       the Rust binding's cargo tests (against build/'s libtwinlink), cargo package, clippy, rustfmt
 #   make bench           build, then scripts/bench and the Python, Node and Rust benchmarks
+#   make fuzz            libFuzzer targets (clang, ASan+UBSan) in build-fuzz/, each for FUZZ_SECONDS (60)
 #   make clean           remove the build directories
 
 SHELL := /bin/bash
@@ -45,7 +46,7 @@ WHEEL_DIR := build/python/dist
 WHEELHOUSE := build/python/wheelhouse
 
 .PHONY: all bootstrap build test $(TEST_SUITES) test-sanitize test-valgrind demo bench clean python wheel \
-  node test-node node-pack bench-node
+  node test-node node-pack bench-node fuzz
 
 # The Node binding: npm packages from scripts/bootstrap node, and the addon compiled in
 # bindings/node/build/ against the libtwinlink of build/ (so it is not compiled twice).
@@ -138,6 +139,20 @@ test-sanitize: bootstrap
 	cmake --build $(ASAN_BUILD_DIR) -j$(JOBS)
 	$(SANITIZER_ENV) ctest --test-dir $(ASAN_BUILD_DIR) $(CTEST_FLAGS)
 
+# The fuzz targets of tests/fuzz as libFuzzer binaries, built with clang (scripts/bootstrap fuzz
+# installs it) in their own directory, then run one after another for FUZZ_SECONDS each, nice'd.
+# New inputs go to build-fuzz/fuzz-new/ (not committed), findings to build-fuzz/fuzz-crashes/.
+# FUZZ_TARGETS picks some (e.g. FUZZ_TARGETS="receipt topic"); `make test` runs the committed
+# corpora with the normal compiler instead (ctest label fuzz).
+FUZZ_BUILD_DIR := build-fuzz
+FUZZ_SECONDS := 60
+FUZZ_TARGETS :=
+fuzz:
+	@scripts/bootstrap system fuzz
+	@$(call configure,$(FUZZ_BUILD_DIR),-DTWINLINK_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++)
+	cmake --build $(FUZZ_BUILD_DIR) -j$(JOBS) --target fuzz_targets
+	tests/fuzz/run $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # ctest's memcheck mode reads DartConfiguration.tcl, which only include(CTest) writes; a minimal one
 # is enough because the valgrind command and options are given here.
 test-valgrind: build
@@ -162,4 +177,4 @@ bench: build python node
 
 # Needs nothing installed, so no bootstrap.
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(FUZZ_BUILD_DIR)

@@ -170,6 +170,22 @@ TEST(Spool, SeqMustNotGoBackButMayJump) {
     EXPECT_EQ(s.next_seq(), 11u);
 }
 
+// Found by fuzz_spool_segment: a record of seq 2^64-1 (appended, or read back from a damaged
+// segment) wrapped next_seq() to 0, after which any seq was accepted again.
+TEST(Spool, LargestSeqDoesNotWrapNextSeq) {
+    TempDir dir;
+    {
+        Spool s(options(dir.path()));
+        EXPECT_THROW(s.append(UINT64_MAX, "t", "p"), Error);
+        s.append(Spool::kMaxSeq, "t", "p");
+        EXPECT_EQ(s.next_seq(), UINT64_MAX);
+        EXPECT_THROW(s.append(1, "t", "p"), Error);
+    }
+    Spool s(options(dir.path()));
+    EXPECT_EQ(s.next_seq(), UINT64_MAX);
+    ASSERT_EQ(s.take_pending().size(), 1u);
+}
+
 // --- recovery -------------------------------------------------------------------------------
 
 // Three records; returns the segment's bytes and where records 2 and 3 start.

@@ -258,6 +258,17 @@ TEST(DeliveryReceipt, EncodesRangesAndDecodesOnlyWhatIsWellFormed) {
               Status::ProtocolError);
 }
 
+// Found by fuzz_receipt: ranges out of order or overlapping came back as written, although
+// DeliveryReceipt promises them sorted and merged.
+TEST(DeliveryReceipt, DecodeSortsAndMergesRanges) {
+    using Ranges = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
+    EXPECT_EQ(twinlink::decode_receipt(R"({"device":"d","stored":[[10,12],[1,2]]})").stored, (Ranges{{1, 2}, {10, 12}}));
+    EXPECT_EQ(twinlink::decode_receipt(R"({"device":"d","stored":[[1,5],[2,3],[4,8],[9,9],[11,11]]})").stored,
+              (Ranges{{1, 9}, {11, 11}}));
+    EXPECT_EQ(twinlink::decode_receipt(R"({"device":"d","stored":[[5,18446744073709551615],[0,6]]})").stored,
+              (Ranges{{0, 18446744073709551615u}}));
+}
+
 TEST_F(Sink, TwoSinksOnOneDatabaseStoreABatchOnce) {
     // A second sink on the same client, with its own connection to the same database file.
     twinlink::Database db(dir_.file("cloud.db"));

@@ -33,7 +33,9 @@ inline constexpr std::size_t kMaxReceiptRanges = 65536;
 std::vector<std::string> encode_receipts(std::string_view device, std::vector<std::uint64_t> seqs);
 
 /// Reads a receipt. Throws Error(ProtocolError) naming what is wrong: not JSON, not an object, a
-/// missing or mistyped member, a range whose first is above its last, too large.
+/// missing or mistyped member, a range whose first is above its last, too large. The ranges come
+/// back sorted and merged (overlapping and adjacent ones joined) in whatever order the payload
+/// lists them.
 DeliveryReceipt decode_receipt(std::string_view payload);
 
 }  // namespace twinlink

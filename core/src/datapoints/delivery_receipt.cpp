@@ -62,6 +62,18 @@ DeliveryReceipt decode_receipt(std::string_view payload) {
         if (first > last) malformed("a range's first sequence number is above its last");
         r.stored.emplace_back(first, last);
     }
+    // Sorted and merged, as DeliveryReceipt promises, whatever order and overlaps the sender wrote.
+    std::sort(r.stored.begin(), r.stored.end());
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < r.stored.size(); ++i) {
+        auto& back = r.stored[kept == 0 ? 0 : kept - 1];
+        if (kept > 0 && (r.stored[i].first <= back.second || r.stored[i].first - back.second == 1)) {
+            back.second = std::max(back.second, r.stored[i].second);
+        } else {
+            r.stored[kept++] = r.stored[i];
+        }
+    }
+    r.stored.resize(kept);
     return r;
 }
 

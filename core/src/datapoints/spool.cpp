@@ -147,7 +147,8 @@ bool record_at(std::string_view data, std::size_t pos, RecordView& rec) {
     if (get_le(h, 4) != kRecordMagic) return false;
     const std::uint64_t seq = get_le(h + 4, 8);
     const std::uint64_t length = get_le(h + 12, 4);
-    if (seq == 0 || length < kTopicLengthBytes || length > kMaxBodyBytes ||
+    // Seq 0 is never written, nor one above kMaxSeq (whose successor would wrap next_seq to 0).
+    if (seq == 0 || seq > Spool::kMaxSeq || length < kTopicLengthBytes || length > kMaxBodyBytes ||
         length > data.size() - pos - kHeaderBytes)
         return false;
     const auto* body = h + kHeaderBytes;
@@ -340,7 +341,7 @@ std::unordered_set<std::uint64_t> Spool::load_acks() {
     std::uint64_t bad = 0;
     for (std::size_t i = 0; i < count; ++i) {
         const auto* e = reinterpret_cast<const unsigned char*>(data.data() + i * kAckEntryBytes);
-        if (crc32c(e, 8) != get_le(e + 8, 4) || get_le(e, 8) == 0) {
+        if (crc32c(e, 8) != get_le(e + 8, 4) || get_le(e, 8) == 0 || get_le(e, 8) > kMaxSeq) {
             ++bad;
             continue;
         }
@@ -430,6 +431,7 @@ void Spool::append(std::uint64_t seq, std::string_view topic, std::string_view p
     if (seq < next_seq_)
         throw Error(Status::InvalidArgument, "spool seq " + std::to_string(seq) + " is below next_seq " +
                                                  std::to_string(next_seq_) + "; sequence numbers are never reused");
+    if (seq > kMaxSeq) throw Error(Status::InvalidArgument, "spool seq " + std::to_string(seq) + " is above kMaxSeq");
     if (topic.size() > kMaxTopicBytes)
         throw Error(Status::InvalidArgument, "a spooled topic is longer than 65535 bytes");
     if (payload.size() > kMaxPayloadBytes)

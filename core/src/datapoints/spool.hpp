@@ -73,6 +73,9 @@ public:
     /// Largest topic and payload append() takes (MQTT's own limits).
     static constexpr std::size_t kMaxTopicBytes = 65535;
     static constexpr std::size_t kMaxPayloadBytes = 256u * 1024 * 1024;
+    /// Largest seq append() takes; one more is the largest next_seq(). Recovery counts a record or
+    /// an ack of a larger seq as damaged (seq 0 likewise).
+    static constexpr std::uint64_t kMaxSeq = UINT64_MAX - 1;
 
     /// Opens the directory (creating it), locks it and recovers its contents. Throws
     /// Error(InvalidArgument) for bad options, Error(Io) naming the path and the system's reason when
@@ -92,7 +95,8 @@ public:
     std::uint64_t next_seq() const noexcept { return next_seq_; }
 
     /// Appends a record; it is durable as the fsync policy says. `seq` must be at least next_seq()
-    /// (gaps are allowed), else Error(InvalidArgument); so must a topic or payload over the limits, or
+    /// (gaps are allowed) and at most kMaxSeq, else Error(InvalidArgument); so must a topic or
+    /// payload over the limits, or
     /// a record larger than max_bytes on its own. Error(QueueFull) when the record does not fit in
     /// max_bytes next to the unacknowledged ones: nothing is written, and the caller may ack (drop)
     /// older records and retry. Error(Io) when the write or a forced sync fails: nothing is appended

@@ -5,8 +5,6 @@
 // to_json/from_json, and merging is idempotent.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -15,20 +13,13 @@
 #include "twinlink/shadow_request.hpp"
 #include "twinlink/status.hpp"
 
+#include "fuzz_check.hpp"
+
 namespace {
 
 using nlohmann::json;
 using twinlink::ShadowDocument;
 using twinlink::ShadowLimits;
-
-#define FUZZ_CHECK(condition)                                                              \
-    do {                                                                                   \
-        if (!(condition)) {                                                                \
-            std::fprintf(stderr, "invariant broken at %s:%d: %s\n", __FILE__, __LINE__,   \
-                         #condition);                                                      \
-            std::abort();                                                                  \
-        }                                                                                  \
-    } while (0)
 
 constexpr std::int64_t kNow = 1700000000;
 
