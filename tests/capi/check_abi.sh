@@ -2,7 +2,7 @@
 # capi.abi: the ABI of the built libtwinlink against the committed baseline (capi/abi/libtwinlink.abi),
 # with abidiff from Debian's abigail-tools.
 #
-#   check_abi.sh LIBRARY [BASELINE]
+#   check_abi.sh LIBRARY [BASELINE]     (LIBRARY may also be its ABI, a .abi file)
 #
 # Fails when a function is removed or its signature changes, an enum value changes, or a public
 # struct loses, moves or changes a field. Passes on additions: new functions, new enum values, and
@@ -36,8 +36,12 @@ command -v python3 >/dev/null 2>&1 || fail "python3 not found"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$ROOT/scripts/update-abi-baseline" --stdout "$library" >"$work/current.abi" ||
-  fail "could not read the ABI of $library"
+if [[ $library == *.abi ]]; then
+  cp "$library" "$work/current.abi"  # an ABI already written by scripts/update-abi-baseline --stdout
+else
+  "$ROOT/scripts/update-abi-baseline" --stdout "$library" >"$work/current.abi" ||
+    fail "could not read the ABI of $library"
+fi
 
 # The current ABI without the fields appended to struct_size structs; on stdout, the names of those
 # fields and of enumerators the baseline does not have, one a line.
