@@ -51,6 +51,9 @@ TEST(BrokerUri, RejectsMalformedUris) {
         {"", "empty string"},
         {"localhost:1883", "no scheme"},
         {"mqtt:/host", "missing '//'"},
+        // Found by fuzz_broker_uri: Paho was given "tcp://[a]:b]:1883".
+        {"mqtt://a]:b:1883", "bracket in an unbracketed host"},
+        {"mqtt://[a[b]:1883", "bracket inside an IPv6 address"},
     };
     for (const auto& b : bad) {
         try {

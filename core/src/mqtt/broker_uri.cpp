@@ -78,6 +78,9 @@ BrokerUri parse_broker_uri(std::string_view uri) {
         }
     }
     if (out.host.empty()) bad(uri, "no host");
+    // Brackets only enclose an IPv6 address: inside a host they would change what Paho reads
+    // ("a]:b" became "[a]:b]").
+    if (out.host.find_first_of("[]") != std::string::npos) bad(uri, "unexpected '[' or ']' in the host");
     for (char c : out.host)
         if (std::isspace(static_cast<unsigned char>(c)) || c == '\0') bad(uri, "the host contains a blank");
 
