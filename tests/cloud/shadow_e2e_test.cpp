@@ -553,6 +553,26 @@ TEST_F(ShadowEndToEnd, RetainedRequestsAreIgnored) {
     raw->publish_wait("tl/stale/shadow/update", "", 1, true, kLong);  // clear the retained message
 }
 
+// An update/accepted whose section is neither an object nor null (written while fuzzing the
+// device's message handling): merge_state threw from the message handler after merging the other
+// section, leaving the local copy half-updated at the old version. It is now ignored whole.
+TEST_F(ShadowEndToEnd, MalformedAcceptedSectionLeavesTheLocalCopyAlone) {
+    stop_service();
+    auto device_client = connected_client();
+    auto raw = connected_client();
+    Shadow device(*device_client, shadow_options("forged"));
+    const std::string accepted = "tl/forged/shadow/update/accepted";
+    // Until the shadow's subscription is in place, resend the first version.
+    ASSERT_TRUE(wait_until([&] {
+        raw->publish_wait(accepted, R"({"state":{"desired":{"ready":1}},"version":1})", 1, false, kLong);
+        return wait_until([&] { return device.state().version == 1; }, 200ms);
+    }));
+    raw->publish_wait(accepted, R"({"state":{"desired":{"a":1},"reported":5},"version":2})", 1, false, kLong);
+    raw->publish_wait(accepted, R"({"state":{"desired":{"b":2}},"version":2})", 1, false, kLong);
+    ASSERT_TRUE(wait_until([&] { return device.state().version == 2; }));
+    EXPECT_EQ(device.state().desired, json({{"ready", 1}, {"b", 2}}));
+}
+
 TEST_F(ShadowEndToEnd, PersistedShadowKnowsItsStateWhileTheBrokerIsDown) {
     const std::string file = dir_ + "/device-shadow.json";
     ShadowOptions opts = shadow_options("persistent");

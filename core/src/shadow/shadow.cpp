@@ -528,7 +528,16 @@ private:
         };
 
         if (topic == update_accepted_) {
-            if (version == local_.version + 1 && msg.contains("state")) {
+            // Only object or null sections merge (merge_state throws for others): a malformed one
+            // must neither half-update the local copy nor leave the request unanswered.
+            const auto mergeable = [&](const char* name) {
+                const auto state = msg.find("state");
+                if (state == msg.end() || !state->is_object()) return true;
+                const auto section = state->find(name);
+                return section == state->end() || section->is_object() || section->is_null();
+            };
+            if (version == local_.version + 1 && msg.contains("state") && mergeable("desired") &&
+                mergeable("reported")) {
                 const json& state = msg["state"];
                 if (state.contains("desired")) merge_state(local_.desired, state["desired"]);
                 if (state.contains("reported")) merge_state(local_.reported, state["reported"]);
