@@ -8,12 +8,15 @@
 //    object without nulls, and is idempotent; compute_delta() of the result only names desired
 //    keys and is empty once reported has caught up;
 //  - a delta handler's JSON pointer lookups on the received delta do not throw.
+// Like the device, it skips input nested deeper than kMaxShadowMessageNesting (a payload of a few
+// hundred thousand levels, beyond libFuzzer's input sizes, overflowed the stack in copies).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
+#include "shadow/json_nesting.hpp"
 #include "twinlink/shadow_document.hpp"
 #include "twinlink/status.hpp"
 
@@ -120,6 +123,8 @@ void as_device_message(const json& msg) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view payload(reinterpret_cast<const char*>(data), size);
+    // The device drops messages and files nested deeper than this before parsing them.
+    if (twinlink::detail::json_nesting_exceeds(payload, twinlink::detail::kMaxShadowMessageNesting)) return 0;
     const json msg = json::parse(payload, nullptr, false);
     if (msg.is_discarded() || !msg.is_object()) return 0;  // the device ignores those
     as_stored_document(msg);

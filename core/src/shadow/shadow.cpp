@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "shadow/json_nesting.hpp"
 #include "shadow/pending_updates.hpp"
 #include "shadow/shadow_file.hpp"
 #include "twinlink/shadow_document.hpp"
@@ -480,6 +481,14 @@ private:
     // ---- incoming (network thread) ----
 
     void on_message(const MessageView& m) {
+        // Before parsing: a deeply nested payload would overflow the stack in the recursive code
+        // below (copies, merge_state, compute_delta).
+        if (detail::json_nesting_exceeds(m.payload, detail::kMaxShadowMessageNesting)) {
+            client_.log(LogLevel::Warning, "shadow: ignored a message nested more than " +
+                                               std::to_string(detail::kMaxShadowMessageNesting) +
+                                               " levels deep on '" + std::string(m.topic) + "'");
+            return;
+        }
         json msg = json::parse(m.payload, nullptr, false);
         if (msg.is_discarded() || !msg.is_object()) {
             client_.log(LogLevel::Warning, "shadow: ignored a message that is not a JSON object on '" +

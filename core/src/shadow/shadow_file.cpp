@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "shadow/json_nesting.hpp"
 #include "twinlink/status.hpp"
 
 namespace twinlink::detail {
@@ -33,7 +34,12 @@ std::optional<nlohmann::json> ShadowFile::load() const {
     }
     std::stringstream buffer;
     buffer << in.rdbuf();
-    auto json = nlohmann::json::parse(buffer.str(), nullptr, false);
+    const std::string text = buffer.str();
+    if (detail::json_nesting_exceeds(text, detail::kMaxShadowMessageNesting))
+        throw Error(Status::InvalidArgument, "the shadow file '" + path_ + "' is nested more than " +
+                                                 std::to_string(detail::kMaxShadowMessageNesting) +
+                                                 " levels deep");
+    auto json = nlohmann::json::parse(text, nullptr, false);
     if (json.is_discarded())
         throw Error(Status::InvalidArgument, "the shadow file '" + path_ + "' is not valid JSON");
     return json;

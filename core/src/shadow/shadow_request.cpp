@@ -1,6 +1,7 @@
 #include "twinlink/shadow_request.hpp"
 
 #include "common/utf8.hpp"
+#include "shadow/json_nesting.hpp"
 
 #include <initializer_list>
 #include <string>
@@ -14,35 +15,9 @@ using detail::is_utf8;
 
 ShadowError bad_request(std::string message) { return ShadowError{400, std::move(message)}; }
 
-// True when the nesting of objects and arrays in `text` exceeds `limit`. Brackets inside strings
-// do not count. Exact for valid JSON; for invalid JSON it still bounds whatever prefix the parser
-// would build before failing. Checked before parsing so that a deeply nested payload never
-// reaches recursive code (copies, comparisons, our own walks).
-bool nesting_exceeds(std::string_view text, std::size_t limit) noexcept {
-    std::size_t depth = 0;
-    bool in_string = false;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (in_string) {
-            if (c == '\\') ++i;
-            else if (c == '"') in_string = false;
-            continue;
-        }
-        switch (c) {
-            case '"': in_string = true; break;
-            case '{':
-            case '[':
-                if (++depth > limit) return true;
-                break;
-            case '}':
-            case ']':
-                if (depth > 0) --depth;
-                break;
-            default: break;
-        }
-    }
-    return false;
-}
+// The nesting is checked before parsing so that a deeply nested payload never reaches recursive
+// code (copies, comparisons, our own walks).
+using detail::json_nesting_exceeds;
 
 std::string too_deep_message(const ShadowLimits& limits) {
     return "JSON contains too many levels of nesting; maximum is " +
@@ -125,7 +100,7 @@ std::optional<ShadowError> parse_object(std::string_view payload, const ShadowLi
                                     " bytes; the maximum is " +
                                     std::to_string(limits.max_payload_bytes)};
     if (!is_utf8(payload)) return bad_request("Payload is not valid UTF-8");
-    if (nesting_exceeds(payload, limits.max_depth + depth_allowance))
+    if (json_nesting_exceeds(payload, limits.max_depth + depth_allowance))
         return bad_request(too_deep_message(limits));
     try {
         out = json::parse(payload.begin(), payload.end());
