@@ -250,6 +250,20 @@ TEST(SpoolRecovery, DamagedMiddleRecordAtEveryByte) {
     }
 }
 
+// Found by fuzz_spool_segment: a damaged length that spans the next record made recovery jump
+// over that (valid, unacknowledged) record.
+TEST(SpoolRecovery, DamagedLengthDoesNotSkipTheRecordsItSpans) {
+    TempDir dir;
+    std::size_t second = 0, third = 0;
+    std::string data = three_records(dir.path(), second, third);
+    const std::uint32_t spanning = static_cast<std::uint32_t>(third - 20);  // record 1's length, to record 3
+    for (int i = 0; i < 4; ++i) data[12 + i] = static_cast<char>(spanning >> (8 * i));
+    write_file(segments(dir.path()).at(0), data);
+    Spool s(options(dir.path()));
+    EXPECT_EQ(pending_seqs(s), (Seqs{2, 3}));
+    EXPECT_EQ(s.stats().corrupt_records, 1u);
+}
+
 TEST(SpoolRecovery, ZeroFilledTail) {
     TempDir dir;
     std::size_t second, third;

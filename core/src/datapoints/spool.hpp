@@ -12,11 +12,11 @@
 //   acks                     append-only log of acknowledged seqs, 12 bytes each: [seq u64][crc32c u32]
 //
 // Recovery at open reads every segment. A damaged record in the middle (bad magic or CRC with a
-// valid record after it) is skipped and counted; the reader moves on by the record's length when
-// that leads to a valid record, else to the next valid record it finds. Damage that no valid record
-// follows is a torn tail (a write cut short by a crash, or the zero-filled blocks some file systems
-// leave after a power loss); it is cut off the last segment so appends continue after the last good
-// record. The ack log tolerates a torn tail the same way.
+// valid record after it) is skipped and counted; the reader moves on to the next valid record it
+// finds by the record magic (not by the damaged header's length, which may be the damaged part).
+// Damage that no valid record follows is a torn tail (a write cut short by a crash, or the
+// zero-filled blocks some file systems leave after a power loss); it is cut off the last segment so
+// appends continue after the last good record. The ack log tolerates a torn tail the same way.
 //
 // Sequence numbers are never reused in a directory: next_seq() is one past the highest seq ever
 // appended, because the newest segment is never deleted (a fully acknowledged newest segment is
