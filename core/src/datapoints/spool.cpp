@@ -387,6 +387,10 @@ void Spool::recover_segment(std::uint64_t first_seq, bool last, const std::unord
                 }
             } else {
                 ++stats_.corrupt_records;  // the same seq twice: keep the first
+                // An acknowledged copy keeps its entry, so that its acknowledgement outlives the
+                // segment of the first copy (else that copy came back pending at the next open).
+                if (acked.count(rec.seq) != 0)
+                    segment.entries.push_back({rec.seq, static_cast<std::uint32_t>(rec.size), true});
             }
             pos += rec.size;
             continue;
