@@ -31,7 +31,8 @@ using twinlink::detail::Spool;
 // One directory for the whole run, emptied before each input: in /dev/shm when there is one, so
 // that the target measures the parser rather than the disk.
 const std::string& spool_dir() {
-    static const std::string dir = [] {
+    // Never destroyed: the atexit handler below runs after static destructors would have.
+    static const std::string& dir = *new std::string([] {
         const char* base = ::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
         std::string tmpl = std::string(base) + "/twinlink-fuzz-spool-XXXXXX";
         FUZZ_CHECK(::mkdtemp(tmpl.data()) != nullptr);
@@ -42,7 +43,7 @@ const std::string& spool_dir() {
             ::rmdir(spool_dir().c_str());
         });
         return tmpl;
-    }();
+    }());
     return dir;
 }
 
