@@ -640,50 +640,47 @@ void BatchEncoder::add(std::string_view series, std::int64_t ts_ms, const nlohma
     s.note_timestamp(c, ts_ms);
 }
 
-void BatchEncoder::add_many(std::string_view series, const std::int64_t* ts, const double* values, std::size_t n) {
-    if (n == 0) return;
-    for (std::size_t i = 0; i < n; ++i) check_double(series, values[i]);
-    Impl& s = *impl_;
-    Column& c = s.column(series);
+namespace {
+
+// The loop of both add_many(): `write(text, i)` appends value i in the column's encoding.
+template <class Impl, class Column, class Write>
+void add_values(Impl& s, Column& c, const std::int64_t* ts, std::size_t n, Write write) {
     const std::size_t before = c.text.size();
     std::size_t commas = 0;  // counted by grow() already
     for (std::size_t i = 0; i < n; ++i) {
         s.grow(c);
-        if (s.encoding == Encoding::Json) {
-            if (!c.ts.empty()) {
-                c.text += ',';
-                ++commas;
-            }
-            append_double(c.text, values[i]);
-        } else {
-            put_cbor_double(c.text, values[i]);
+        if (s.encoding == Encoding::Json && !c.ts.empty()) {
+            c.text += ',';
+            ++commas;
         }
+        write(c.text, i);
         s.note_timestamp(c, ts[i]);
     }
     s.body_bytes += c.text.size() - before - commas;
+}
+
+}  // namespace
+
+void BatchEncoder::add_many(std::string_view series, const std::int64_t* ts, const double* values, std::size_t n) {
+    if (n == 0) return;
+    for (std::size_t i = 0; i < n; ++i) check_double(series, values[i]);
+    Impl& s = *impl_;
+    const bool json = s.encoding == Encoding::Json;
+    add_values(s, s.column(series), ts, n, [&](std::string& text, std::size_t i) {
+        if (json) append_double(text, values[i]);
+        else put_cbor_double(text, values[i]);
+    });
 }
 
 void BatchEncoder::add_many(std::string_view series, const std::int64_t* ts, const std::int64_t* values,
                             std::size_t n) {
     if (n == 0) return;
     Impl& s = *impl_;
-    Column& c = s.column(series);
-    const std::size_t before = c.text.size();
-    std::size_t commas = 0;  // counted by grow() already
-    for (std::size_t i = 0; i < n; ++i) {
-        s.grow(c);
-        if (s.encoding == Encoding::Json) {
-            if (!c.ts.empty()) {
-                c.text += ',';
-                ++commas;
-            }
-            append_int(c.text, values[i]);
-        } else {
-            put_cbor_int(c.text, values[i]);
-        }
-        s.note_timestamp(c, ts[i]);
-    }
-    s.body_bytes += c.text.size() - before - commas;
+    const bool json = s.encoding == Encoding::Json;
+    add_values(s, s.column(series), ts, n, [&](std::string& text, std::size_t i) {
+        if (json) append_int(text, values[i]);
+        else put_cbor_int(text, values[i]);
+    });
 }
 
 void BatchEncoder::add(std::string_view series, std::int64_t ts_ms, const DatapointValue& value) {
