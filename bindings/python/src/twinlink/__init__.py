@@ -37,7 +37,7 @@ from ._errors import (
     Timeout,
     TlsError,
 )
-from . import _log, _native
+from . import _events, _log, _native
 from ._events import Registration
 from ._options import ClientOptions, DatapointOptions, DeviceOptions
 from ._types import (
@@ -83,7 +83,12 @@ def library_version() -> str:
 
 # Before the interpreter finalizes: close what is still open, so that no twinlink thread calls
 # into Python while it goes away.
-_atexit.register(_native.shutdown)
+def _shutdown() -> None:
+    _events.mark_exiting()
+    _native.shutdown()
+
+
+_atexit.register(_shutdown)
 
 __all__ = [
     "Device",

@@ -16,6 +16,23 @@ ErrorHook = Callable[[BaseException, str], Any]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Set at interpreter exit, just before twinlink closes every handle still open (see __init__.py).
+# A callback that is running then and calls into a device or client being closed gets InvalidState:
+# that is the process ending, not the user's mistake, so it is logged at debug level only.
+_exiting = threading.Event()
+
+
+def mark_exiting() -> None:
+    _exiting.set()
+
+
+def _closed_at_exit(error: BaseException) -> bool:
+    if not _exiting.is_set():
+        return False
+    from ._errors import InvalidState
+
+    return isinstance(error, InvalidState)
+
 
 class Registration:
     """A registered callback; ``remove()`` (or leaving a ``with`` block) unregisters it."""
@@ -59,6 +76,9 @@ class ErrorHooks:
             self._hooks = [h for h in self._hooks if h is not hook]
 
     def report(self, kind: str, error: BaseException) -> None:
+        if _closed_at_exit(error):
+            logger.debug("a %s callback used a handle closed at interpreter exit: %s", kind, error)
+            return
         logger.error("exception in a %s callback", kind, exc_info=(type(error), error, error.__traceback__))
         for hook in self._hooks:
             try:
@@ -83,6 +103,8 @@ def report_failure(errors: Optional[ErrorHooks], kind: str, error: BaseException
     """Reports an exception of a user callback to ``errors``, or only logs it without hooks."""
     if errors is not None:
         errors.report(kind, error)
+    elif _closed_at_exit(error):
+        logger.debug("a %s callback used a handle closed at interpreter exit: %s", kind, error)
     else:
         logger.error("exception in a %s callback", kind, exc_info=(type(error), error, error.__traceback__))
 
