@@ -423,26 +423,20 @@ const char* tl_client_id(const tl_client* client) {
 tl_status tl_client_connect_start(tl_client* client, uint32_t timeout_ms, tl_completion_cb callback, void* user_data,
                                   tl_destroy_cb destroy, uint64_t* out_operation) {
     return guard(__func__, [&] {
-        if (out_operation) *out_operation = 0;
-        auto data = own_user_data(user_data, destroy);
-        auto& c = deref(client, "client");
-        auto done = completion(callback, data);
-        data.reset();  // owned by `done` from here on
-        const auto id = c.core.connect_async(std::chrono::milliseconds(timeout_ms), std::move(done));
-        if (out_operation) *out_operation = id;
+        start_operation(callback, user_data, destroy, out_operation, [&](const auto& take_done) {
+            auto& c = deref(client, "client");
+            return c.core.connect_async(std::chrono::milliseconds(timeout_ms), take_done());
+        });
     });
 }
 
 tl_status tl_client_disconnect_start(tl_client* client, uint32_t timeout_ms, tl_completion_cb callback,
                                      void* user_data, tl_destroy_cb destroy, uint64_t* out_operation) {
     return guard(__func__, [&] {
-        if (out_operation) *out_operation = 0;
-        auto data = own_user_data(user_data, destroy);
-        auto& c = deref(client, "client");
-        auto done = completion(callback, data);
-        data.reset();
-        const auto id = c.core.disconnect_async(milliseconds(timeout_ms), std::move(done));
-        if (out_operation) *out_operation = id;
+        start_operation(callback, user_data, destroy, out_operation, [&](const auto& take_done) {
+            auto& c = deref(client, "client");
+            return c.core.disconnect_async(milliseconds(timeout_ms), take_done());
+        });
     });
 }
 
@@ -450,16 +444,13 @@ tl_status tl_client_publish_start(tl_client* client, const char* topic, const vo
                                   int qos, int retain, uint32_t timeout_ms, tl_completion_cb callback,
                                   void* user_data, tl_destroy_cb destroy, uint64_t* out_operation) {
     return guard(__func__, [&] {
-        if (out_operation) *out_operation = 0;
-        auto data = own_user_data(user_data, destroy);
-        auto& c = deref(client, "client");
-        deref(topic, "topic");
-        std::string bytes = payload_copy(payload, payload_len);
-        auto done = completion(callback, data);
-        data.reset();
-        const auto id = c.core.publish_async(topic, std::move(bytes), qos, retain != 0, milliseconds(timeout_ms),
-                                             std::move(done));
-        if (out_operation) *out_operation = id;
+        start_operation(callback, user_data, destroy, out_operation, [&](const auto& take_done) {
+            auto& c = deref(client, "client");
+            deref(topic, "topic");
+            std::string bytes = payload_copy(payload, payload_len);
+            return c.core.publish_async(topic, std::move(bytes), qos, retain != 0, milliseconds(timeout_ms),
+                                        take_done());
+        });
     });
 }
 
@@ -494,13 +485,10 @@ tl_status tl_client_unsubscribe_start(tl_client* client, uint64_t subscription_i
                                       tl_completion_cb callback, void* user_data, tl_destroy_cb destroy,
                                       uint64_t* out_operation) {
     return guard(__func__, [&] {
-        if (out_operation) *out_operation = 0;
-        auto data = own_user_data(user_data, destroy);
-        auto& c = deref(client, "client");
-        auto done = completion(callback, data);
-        data.reset();
-        const auto id = c.core.unsubscribe_async(subscription_id, milliseconds(timeout_ms), std::move(done));
-        if (out_operation) *out_operation = id;
+        start_operation(callback, user_data, destroy, out_operation, [&](const auto& take_done) {
+            auto& c = deref(client, "client");
+            return c.core.unsubscribe_async(subscription_id, milliseconds(timeout_ms), take_done());
+        });
     });
 }
 

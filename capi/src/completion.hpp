@@ -30,4 +30,22 @@ inline OperationCallback completion(tl_completion_cb callback, const std::shared
     };
 }
 
+/// The frame of every tl_*_start() function, inside its guard(): takes ownership of user_data
+/// first (so that `destroy` runs when anything fails), zeroes *out_operation, and calls
+/// `start(take_done)`, which checks its own arguments, calls `take_done()` for the core's callback
+/// (it checks `callback` and owns the user data from then on) and returns the operation id.
+template <class Start>
+void start_operation(tl_completion_cb callback, void* user_data, tl_destroy_cb destroy, std::uint64_t* out_operation,
+                     Start start) {
+    if (out_operation) *out_operation = 0;
+    auto data = own_user_data(user_data, destroy);
+    const auto take_done = [&] {
+        auto done = completion(callback, data);
+        data.reset();
+        return done;
+    };
+    const std::uint64_t id = start(take_done);
+    if (out_operation) *out_operation = id;
+}
+
 }  // namespace twinlink::capi

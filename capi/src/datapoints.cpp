@@ -284,13 +284,10 @@ tl_status tl_datapoints_get_stats(const tl_datapoints* dp, tl_datapoint_stats* o
 tl_status tl_datapoints_flush_start(tl_datapoints* datapoints, uint32_t timeout_ms, tl_completion_cb callback,
                                     void* user_data, tl_destroy_cb destroy, uint64_t* out_operation) {
     return guard(__func__, [&] {
-        if (out_operation) *out_operation = 0;
-        auto data = own_user_data(user_data, destroy);
-        auto& d = deref(datapoints, "datapoints");
-        auto done = completion(callback, data);
-        data.reset();
-        const auto id = d.core.flush_start(milliseconds(timeout_ms), std::move(done));
-        if (out_operation) *out_operation = id;
+        start_operation(callback, user_data, destroy, out_operation, [&](const auto& take_done) {
+            auto& d = deref(datapoints, "datapoints");
+            return d.core.flush_start(milliseconds(timeout_ms), take_done());
+        });
     });
 }
 

@@ -97,16 +97,14 @@ tl_status start_update(const char* function, tl_shadow* shadow, const char* json
                        bool desired, uint32_t timeout_ms, tl_completion_cb callback, void* user_data,
                        tl_destroy_cb destroy, uint64_t* out_operation) {
     return guard(function, [&] {
-        if (out_operation) *out_operation = 0;
-        auto data = own_user_data(user_data, destroy);
-        auto& s = deref(shadow, "shadow");
-        auto done = completion(callback, data);
-        data.reset();
-        const auto patch = parse_object(json_text, name);
-        const auto timeout = std::chrono::milliseconds(timeout_ms);
-        const auto id = desired ? s.core.desire_start(patch, timeout, std::move(done))
-                                : s.core.report_start(patch, timeout, std::move(done));
-        if (out_operation) *out_operation = id;
+        start_operation(callback, user_data, destroy, out_operation, [&](const auto& take_done) {
+            auto& s = deref(shadow, "shadow");
+            auto done = take_done();
+            const auto patch = parse_object(json_text, name);
+            const auto timeout = std::chrono::milliseconds(timeout_ms);
+            return desired ? s.core.desire_start(patch, timeout, std::move(done))
+                           : s.core.report_start(patch, timeout, std::move(done));
+        });
     });
 }
 
@@ -292,26 +290,21 @@ tl_status tl_shadow_update_start(tl_shadow* shadow, const char* request_json, ui
                                  tl_completion_cb callback, void* user_data, tl_destroy_cb destroy,
                                  uint64_t* out_operation) {
     return guard(__func__, [&] {
-        if (out_operation) *out_operation = 0;
-        auto data = own_user_data(user_data, destroy);
-        auto& s = deref(shadow, "shadow");
-        auto done = completion(callback, data);
-        data.reset();
-        const auto id = s.core.update_start(parse_update(request_json), milliseconds(timeout_ms), std::move(done));
-        if (out_operation) *out_operation = id;
+        start_operation(callback, user_data, destroy, out_operation, [&](const auto& take_done) {
+            auto& s = deref(shadow, "shadow");
+            auto done = take_done();
+            return s.core.update_start(parse_update(request_json), milliseconds(timeout_ms), std::move(done));
+        });
     });
 }
 
 tl_status tl_shadow_delete_start(tl_shadow* shadow, uint32_t timeout_ms, tl_completion_cb callback, void* user_data,
                                  tl_destroy_cb destroy, uint64_t* out_operation) {
     return guard(__func__, [&] {
-        if (out_operation) *out_operation = 0;
-        auto data = own_user_data(user_data, destroy);
-        auto& s = deref(shadow, "shadow");
-        auto done = completion(callback, data);
-        data.reset();
-        const auto id = s.core.remove_start(milliseconds(timeout_ms), std::move(done));
-        if (out_operation) *out_operation = id;
+        start_operation(callback, user_data, destroy, out_operation, [&](const auto& take_done) {
+            auto& s = deref(shadow, "shadow");
+            return s.core.remove_start(milliseconds(timeout_ms), take_done());
+        });
     });
 }
 
