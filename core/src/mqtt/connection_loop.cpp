@@ -112,7 +112,7 @@ bool Client::Impl::attempt_connect(unsigned attempt) {
         // full-expression, until its token has completed.
         if (await_connect(paho_->connect(connect_options_), failure)) return finish_connect();
     } catch (const mqtt::exception& e) {
-        failure = detail::classify_connect_failure(e, brokers_, brokers_text_, current_tls_error());
+        failure = detail::classify_connect_failure(e, brokers_, brokers_text_, opts_.tls, current_tls_error());
     }
     if (!failure) return false;  // stopped
     ++counters_.connect_failures;
@@ -145,7 +145,7 @@ bool Client::Impl::await_connect(const mqtt::token_ptr& tok, std::optional<detai
             if (tok->wait_for(milliseconds(50))) break;
         } catch (const mqtt::exception& e) {
             if (!stop_requested())
-                failure = detail::classify_connect_failure(e, brokers_, brokers_text_, current_tls_error());
+                failure = detail::classify_connect_failure(e, brokers_, brokers_text_, opts_.tls, current_tls_error());
             return false;
         }
         {
@@ -169,7 +169,7 @@ bool Client::Impl::await_connect(const mqtt::token_ptr& tok, std::optional<detai
     if (!abandoned_at) return true;
     if (stopping) return false;
     if (!tls_error.empty())
-        failure = detail::ConnectFailure{Status::TlsError, "TLS handshake with " + brokers_text_ + " failed: " + tls_error};
+        failure = detail::tls_failure(brokers_, brokers_text_, opts_.tls, tls_error);
     else
         failure = detail::ConnectFailure{Status::Timeout, "connecting to " + brokers_text_ + " timed out"};
     return false;

@@ -6,6 +6,7 @@
 #include <mqtt/will_options.h>
 
 #include "mqtt/tcp_socket.hpp"
+#include "mqtt/tls_probe.hpp"
 #include "twinlink/topic.hpp"
 
 namespace twinlink::detail {
@@ -111,18 +112,39 @@ ConnectFailure classify_connect_failure(const mqtt::exception& e, const std::str
                                        (e.get_message().empty() ? "" : " (" + e.get_message() + ")")};
 }
 
-ConnectFailure classify_connect_failure(const mqtt::exception& e, const std::vector<BrokerUri>& brokers,
-                                        const std::string& brokers_text, const std::string& tls_error) {
-    ConnectFailure f = classify_connect_failure(e, brokers_text, tls_error);
-    if (f.status != Status::ConnectFailed) return f;
-    // Paho reports a refused server certificate or host name as a bare "TCP/TLS connect failure".
-    // When a TLS broker does accept TCP connections, it was the TLS layer that said no.
+ConnectFailure tls_failure(const std::vector<BrokerUri>& brokers, const std::string& brokers_text,
+                           const TlsOptions& tls, std::string tls_error) {
+    while (!tls_error.empty() && (tls_error.back() == '\n' || tls_error.back() == '\r' || tls_error.back() == ' '))
+        tls_error.pop_back();
+    for (const auto& b : brokers) {
+        if (!b.tls()) continue;
+        if (auto reason = diagnose_tls_failure(b, tls, std::chrono::milliseconds(2000)))
+            return {Status::TlsError, "TLS handshake with " + b.text + " failed: " + *reason +
+                                          (tls_error.empty() ? "" : " (OpenSSL: " + tls_error + ")")};
+    }
+    if (!tls_error.empty())
+        return {Status::TlsError, "TLS handshake with " + brokers_text + " failed: " + tls_error};
     for (const auto& b : brokers) {
         if (b.tls() && tcp_reachable(b.host, b.port, std::chrono::milliseconds(1000)))
             return {Status::TlsError,
                     "the TLS handshake with " + b.text + " failed after the TCP connection was made: either the "
                     "server certificate was not accepted (check tls.ca_file, and that the certificate names '" +
                         b.host + "'), or the broker refused the client certificate (check tls.cert_file)"};
+    }
+    return {Status::TlsError, "TLS handshake with " + brokers_text + " failed"};
+}
+
+ConnectFailure classify_connect_failure(const mqtt::exception& e, const std::vector<BrokerUri>& brokers,
+                                        const std::string& brokers_text, const TlsOptions& tls,
+                                        const std::string& tls_error) {
+    if (!tls_error.empty()) return tls_failure(brokers, brokers_text, tls, tls_error);
+    ConnectFailure f = classify_connect_failure(e, brokers_text, tls_error);
+    if (f.status != Status::ConnectFailed) return f;
+    // Paho reports a refused server certificate or host name as a bare "TCP/TLS connect failure".
+    // When a TLS broker does accept TCP connections, it was the TLS layer that said no.
+    for (const auto& b : brokers) {
+        if (b.tls() && tcp_reachable(b.host, b.port, std::chrono::milliseconds(1000)))
+            return tls_failure(brokers, brokers_text, tls, tls_error);
     }
     return f;
 }

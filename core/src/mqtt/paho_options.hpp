@@ -35,8 +35,16 @@ struct ConnectFailure {
 /// Classifies a failed connect: `tls_error` is what the TLS error callback reported, if anything.
 ConnectFailure classify_connect_failure(const mqtt::exception& e, const std::string& brokers,
                                         const std::string& tls_error);
-/// The same, and for TLS brokers that accept TCP connections, a bare failure is a TLS refusal.
+/// The same, and for TLS brokers that accept TCP connections, a bare failure is a TLS refusal;
+/// a TLS failure's message names the check that refused it (tls_failure()).
 ConnectFailure classify_connect_failure(const mqtt::exception& e, const std::vector<BrokerUri>& brokers,
-                                        const std::string& brokers_text, const std::string& tls_error);
+                                        const std::string& brokers_text, const TlsOptions& tls,
+                                        const std::string& tls_error);
+/// A TLS refusal by one of `brokers`, with the reason a handshake of our own finds
+/// (diagnose_tls_failure()): an expired, untrusted or misnamed server certificate, a client
+/// certificate missing or refused, each in its own words. `tls_error` is OpenSSL's message from
+/// Paho's handshake, if any. Blocks for the probe (about a second, at most ~4 s per broker).
+ConnectFailure tls_failure(const std::vector<BrokerUri>& brokers, const std::string& brokers_text,
+                           const TlsOptions& tls, std::string tls_error);
 
 }  // namespace twinlink::detail
