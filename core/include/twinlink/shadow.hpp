@@ -59,6 +59,13 @@ struct ShadowState {
     bool exists = false;
 };
 
+/// Counters of the messages a Shadow received on its response topics.
+struct ShadowStats {
+    std::uint64_t messages = 0;   ///< received on the response topics (accepted, rejected, delta, documents)
+    std::uint64_t malformed = 0;  ///< of those, dropped unread: not a JSON object, nested more than
+                                  ///< 64 levels, or a field of a type the message cannot have (logged)
+};
+
 /// A shadow request the cloud answered with an error; status() is Conflict (409), NotFound (404)
 /// or Rejected (400, 413, 500), code() the HTTP-style code from the response.
 class ShadowRequestError : public Error {
@@ -158,6 +165,8 @@ public:
     /// The local copy: the last document seen, with reports not yet accepted merged over
     /// `reported`. Never blocks on the network.
     ShadowState state() const;
+    /// Counters since construction. Never blocks on the network.
+    ShadowStats stats() const;
 
     /// Calls `handler` with every new delta, and first with the pending one unless `initial` is
     /// Skip (see InitialDelta). Returns an id for remove_handler().

@@ -51,6 +51,21 @@ std::int64_t timestamp_of(const json& msg) {
     return it != msg.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
 }
 
+// The code of a rejection: 500 unless it is an integer in the range of HTTP-style codes, so a
+// response whose "code" is a string, a float or huge still fails its request at once.
+int code_of(const json& msg) {
+    const auto it = msg.find("code");
+    if (it == msg.end() || !it->is_number_integer()) return 500;
+    const auto code = it->get<std::int64_t>();
+    return code >= 100 && code <= 599 ? static_cast<int>(code) : 500;
+}
+
+std::string message_of(const json& msg) {
+    const auto it = msg.find("message");
+    if (it == msg.end()) return "no message";
+    return it->is_string() ? it->get<std::string>() : "malformed message " + it->dump();
+}
+
 std::string token_of(const json& msg) {
     const auto it = msg.find("clientToken");
     return it != msg.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -311,6 +326,13 @@ public:
         throw Error(r.status, r.message);
     }
 
+    ShadowStats stats() const {
+        ShadowStats s;
+        s.messages = messages_.load();
+        s.malformed = malformed_.load();
+        return s;
+    }
+
     ShadowState state() const {
         std::lock_guard<std::mutex> lock(mu_);
         ShadowState s = local_;
@@ -481,18 +503,21 @@ private:
     // ---- incoming (network thread) ----
 
     void on_message(const MessageView& m) {
+        ++messages_;
         // Before parsing: a deeply nested payload would overflow the stack in the recursive code
         // below (copies, merge_state, compute_delta).
         if (detail::json_nesting_exceeds(m.payload, detail::kMaxShadowMessageNesting)) {
             client_.log(LogLevel::Warning, "shadow: ignored a message nested more than " +
                                                std::to_string(detail::kMaxShadowMessageNesting) +
                                                " levels deep on '" + std::string(m.topic) + "'");
+            ++malformed_;
             return;
         }
         json msg = json::parse(m.payload, nullptr, false);
         if (msg.is_discarded() || !msg.is_object()) {
             client_.log(LogLevel::Warning, "shadow: ignored a message that is not a JSON object on '" +
                                                std::string(m.topic) + "'");
+            ++malformed_;
             return;
         }
         Events events;
@@ -500,15 +525,16 @@ private:
         try {
             std::lock_guard<std::mutex> lock(mu_);
             if (stop_) return;
-            route_locked(std::string(m.topic), msg, events);
+            route_locked(std::string(m.topic), msg, events, logs);
         } catch (const json::exception& e) {
+            ++malformed_;
             logs.push_back("shadow: ignored a malformed message on '" + std::string(m.topic) + "': " + e.what());
         }
         emit(logs);
         for (auto& e : events) client_.dispatch(std::move(e));
     }
 
-    void route_locked(const std::string& topic, const json& msg, Events& events) {
+    void route_locked(const std::string& topic, const json& msg, Events& events, std::vector<std::string>& logs) {
         const std::string token = token_of(msg);
         const std::uint64_t version = version_of(msg);
         const auto resolve = [&](Result r) {
@@ -529,10 +555,9 @@ private:
             }
         };
         const auto rejection = [&](const char* what) {
-            const int code = msg.value("code", 500);
+            const int code = code_of(msg);
             return Result{status_for_code(code), code,
-                          std::string("shadow ") + what + " rejected (" + std::to_string(code) + "): " +
-                              msg.value("message", std::string("no message")),
+                          std::string("shadow ") + what + " rejected (" + std::to_string(code) + "): " + message_of(msg),
                           msg};
         };
 
@@ -555,6 +580,10 @@ private:
                 local_.timestamp = timestamp_of(msg);
                 local_.exists = true;
                 changed_locked(events);
+            } else if (!mergeable("desired") || !mergeable("reported")) {
+                ++malformed_;
+                logs.push_back("shadow: ignored an update/accepted whose desired or reported section is neither an "
+                               "object nor null on '" + topic + "'");
             }
             resolve(Result{Status::Ok, 0, "", msg});
         } else if (topic == update_rejected_) {
@@ -583,7 +612,7 @@ private:
             }
             resolve(Result{Status::Ok, 0, "", msg});
         } else if (topic == get_rejected_) {
-            if (msg.value("code", 0) == 404) local_.exists = false;
+            if (code_of(msg) == 404) local_.exists = false;
             resolve(rejection("get"));
         } else if (topic == delete_accepted_) {
             if (version >= local_.version) {
@@ -734,6 +763,7 @@ private:
     std::string update_accepted_, update_rejected_, get_accepted_, get_rejected_, delete_accepted_, delete_rejected_;
     std::optional<detail::ShadowFile> file_;
 
+    std::atomic<std::uint64_t> messages_{0}, malformed_{0};
     mutable std::mutex mu_;
     std::condition_variable cv_;        // waiters of results and requests
     std::condition_variable timer_cv_;  // the timer thread
@@ -841,6 +871,8 @@ void Shadow::remove(milliseconds timeout) {
 }
 
 ShadowState Shadow::state() const { return impl_->state(); }
+
+ShadowStats Shadow::stats() const { return impl_->stats(); }
 
 std::uint64_t Shadow::on_delta(DeltaHandler handler, InitialDelta initial) {
     if (!handler) throw Error(Status::InvalidArgument, "on_delta: the handler is empty");
