@@ -8,10 +8,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 
 namespace tltest {
 
@@ -95,6 +97,24 @@ void TcpProxy::hold_downstream(bool hold) {
     wake();
 }
 
+void TcpProxy::stall(bool stalled) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stall_ = stalled;
+    }
+    wake();
+}
+
+void TcpProxy::set_delay(std::chrono::milliseconds delay) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    delay_ = delay;
+}
+
+void TcpProxy::set_rate(std::size_t bytes_per_second) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    rate_ = bytes_per_second;
+}
+
 void TcpProxy::drop_all() {
     std::unique_lock<std::mutex> lock(mutex_);
     const std::uint64_t ticket = ++drop_requested_;
@@ -123,24 +143,35 @@ void TcpProxy::close_pair(Pair& pair) {
 
 // Moves what is readable on `from` to `to` (discarded when `to` is -1). False when `from` is
 // closed or either side failed.
-bool TcpProxy::relay(int from, int to) {
+bool TcpProxy::relay(int from, int to, std::chrono::milliseconds delay, std::size_t rate) {
     char buf[65536];
-    const ssize_t n = ::recv(from, buf, sizeof buf, MSG_DONTWAIT);
+    std::size_t want = sizeof buf;
+    if (rate > 0) want = std::max<std::size_t>(1, std::min(want, rate / 20));
+    const ssize_t n = ::recv(from, buf, want, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return true;
     if (n <= 0) return false;
     if (to < 0) return true;
+    if (delay.count() > 0) std::this_thread::sleep_for(delay);
+    if (rate > 0)
+        std::this_thread::sleep_for(std::chrono::microseconds(static_cast<std::int64_t>(n) * 1'000'000 /
+                                                              static_cast<std::int64_t>(rate)));
     return write_all(to, buf, static_cast<std::size_t>(n));
 }
 
 void TcpProxy::run() {
     for (;;) {
-        bool hold;
+        bool hold, stall;
+        std::chrono::milliseconds delay;
+        std::size_t rate;
         Mode mode;
         std::uint64_t drop_requested;
         {
             std::lock_guard<std::mutex> lock(mutex_);
             if (stop_) break;
-            hold = hold_;
+            hold = hold_ || stall_;
+            stall = stall_;
+            delay = delay_;
+            rate = rate_;
             mode = mode_;
             drop_requested = drop_requested_;
         }
@@ -159,7 +190,7 @@ void TcpProxy::run() {
         fds.push_back({wake_pipe_[0], POLLIN, 0});
         fds.push_back({listener_, POLLIN, 0});
         for (const auto& p : pairs_) {
-            fds.push_back({p.client, POLLIN, 0});
+            fds.push_back({p.client, static_cast<short>(stall ? 0 : POLLIN), 0});
             fds.push_back({p.upstream, static_cast<short>(hold ? 0 : POLLIN), 0});
         }
         // The timeout only bounds how long a lost wake-up could go unnoticed.
@@ -178,10 +209,13 @@ void TcpProxy::run() {
             const short client_ev = fds[2 + 2 * i].revents;
             const short upstream_ev = fds[3 + 2 * i].revents;
             bool ok = true;
-            if (client_ev & (POLLIN | POLLHUP | POLLERR)) ok = relay(p.client, p.upstream);
+            if (stall && (client_ev & (POLLHUP | POLLERR)))
+                ok = false;
+            else if (!stall && (client_ev & (POLLIN | POLLHUP | POLLERR)))
+                ok = relay(p.client, p.upstream, delay, rate);
             if (ok && p.upstream >= 0) {
                 if (!hold && (upstream_ev & (POLLIN | POLLHUP | POLLERR)))
-                    ok = relay(p.upstream, p.client);
+                    ok = relay(p.upstream, p.client, delay, rate);
                 else if (hold && (upstream_ev & (POLLHUP | POLLERR)))
                     ok = false;  // the broker went away while held: what it sent is lost
             }
