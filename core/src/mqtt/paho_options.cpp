@@ -118,9 +118,10 @@ ConnectFailure tls_failure(const std::vector<BrokerUri>& brokers, const std::str
         tls_error.pop_back();
     for (const auto& b : brokers) {
         if (!b.tls()) continue;
+        // The reason in OpenSSL's words is in the brackets of the diagnosis; Paho's line adds only
+        // "certificate verify failed" and a source location.
         if (auto reason = diagnose_tls_failure(b, tls, std::chrono::milliseconds(2000)))
-            return {Status::TlsError, "TLS handshake with " + b.text + " failed: " + *reason +
-                                          (tls_error.empty() ? "" : " (OpenSSL: " + tls_error + ")")};
+            return {Status::TlsError, "TLS handshake with " + b.text + " failed: " + *reason};
     }
     if (!tls_error.empty())
         return {Status::TlsError, "TLS handshake with " + brokers_text + " failed: " + tls_error};

@@ -43,7 +43,7 @@ ConnectFailure classify_connect_failure(const mqtt::exception& e, const std::vec
 /// A TLS refusal by one of `brokers`, with the reason a handshake of our own finds
 /// (diagnose_tls_failure()): an expired, untrusted or misnamed server certificate, a client
 /// certificate missing or refused, each in its own words. `tls_error` is OpenSSL's message from
-/// Paho's handshake, if any. Blocks for the probe (about a second, at most ~4 s per broker).
+/// Paho's handshake, if any: the message when the probe finds no reason. Blocks for the probe (about a second, at most ~4 s per broker).
 ConnectFailure tls_failure(const std::vector<BrokerUri>& brokers, const std::string& brokers_text,
                            const TlsOptions& tls, std::string tls_error);
 
