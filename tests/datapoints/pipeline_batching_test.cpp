@@ -241,6 +241,47 @@ TEST_P(PipelineBatching, KeepsTheRecordingOrderWithinEverySeries) {
     EXPECT_EQ(last.size(), 4u);
 }
 
+// record() of numbers appends to a run kept open per series; anything else recorded to the series
+// (the other number type, a bool, a record_many()) comes after that run, so a series whose types
+// change still arrives in recording order, however batches split it.
+TEST_P(PipelineBatching, KeepsTheOrderOfASeriesWhoseValueTypesChange) {
+    DatapointOptions o = options();
+    o.batch_max_points = 23;
+    Datapoints dp(*device_, o);
+    const std::int64_t t0 = 1'700'000'000'000;
+    std::vector<Datapoint> want;
+    std::int64_t t = t0;
+    constexpr int kRounds = 40;
+    for (int round = 0; round < kRounds; ++round) {
+        for (int k = 0; k < 3; ++k) {
+            dp.record("m", double(round) + 0.5, t);
+            want.push_back({"m", t++, double(round) + 0.5});
+        }
+        dp.record("m", std::int64_t{round}, t);
+        want.push_back({"m", t++, std::int64_t{round}});
+        if (round % 4 == 0) {
+            dp.record("m", true, t);
+            want.push_back({"m", t++, true});
+        }
+        if (round % 5 == 0) {
+            const double many[] = {1.25, 2.5};
+            const std::int64_t stamps[] = {t, t + 1};
+            dp.record_many("m", many, stamps, 2);
+            want.push_back({"m", t, 1.25});
+            want.push_back({"m", t + 1, 2.5});
+            t += 2;
+        }
+        dp.record("other", std::int64_t{round}, t0);
+    }
+    dp.flush(kLong);
+    ASSERT_TRUE(receiver_->wait_points(want.size() + kRounds));
+    expect_all_decoded();
+    std::vector<Datapoint> got;
+    for (const auto& p : receiver_->points())
+        if (p.name == "m") got.push_back(p);
+    EXPECT_EQ(got, want);
+}
+
 // Series ids: single points by id, and interleaved series in one record_points() call, arrive as
 // the same points recorded by name would, in recording order within each series.
 TEST_P(PipelineBatching, SeriesIdsRecordTheSamePointsAsNames) {

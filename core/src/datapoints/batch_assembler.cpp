@@ -36,8 +36,6 @@ BatchAssembler::OpenBatch& BatchAssembler::batch_for(const std::string& topic) {
 
 std::size_t BatchAssembler::cost_estimate(const PendingPoint& p, const PointBuffer& buffer) const {
     switch (p.kind) {
-        case ValueKind::Double: return kPointOverhead + 26;
-        case ValueKind::Int: return kPointOverhead + 21;
         case ValueKind::Bool: return kPointOverhead + 6;
         case ValueKind::String: return kPointOverhead + 6 * buffer.strings[p.ref].size() + 2;  // \u00XX escapes
         case ValueKind::Doubles:
@@ -105,8 +103,6 @@ void BatchAssembler::add(const PointBuffer& buffer, const std::vector<std::strin
             batch.max_ts = std::max(batch.max_ts, p.timestamp_ms);
         }
         switch (p.kind) {
-            case ValueKind::Double: enc.add(series, p.timestamp_ms, p.d); break;
-            case ValueKind::Int: enc.add(series, p.timestamp_ms, p.i); break;
             case ValueKind::Bool: enc.add(series, p.timestamp_ms, p.b); break;
             case ValueKind::String: enc.add(series, p.timestamp_ms, DatapointValue(buffer.strings[p.ref])); break;
             case ValueKind::Object: enc.add(series, p.timestamp_ms, DatapointValue(buffer.objects[p.ref])); break;

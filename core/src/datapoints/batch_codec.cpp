@@ -27,6 +27,7 @@
 #include "twinlink/uuid7.hpp"
 
 #include "common/utf8.hpp"
+#include "datapoints/recent_names.hpp"
 
 namespace twinlink {
 namespace {
@@ -168,44 +169,83 @@ std::size_t cbor_string(std::size_t size) { return cbor_head(size) + size; }
 // ---------------------------------------------------------------------------------------------
 // CBOR bytes (RFC 8949, definite lengths, shortest heads), as nlohmann's to_cbor() writes them
 
-void put_cbor_head(std::string& out, std::uint8_t major, std::uint64_t v) {
+// The writers below put one item at `out`, which has room for its largest form, and return the end.
+constexpr std::size_t kMaxCborNumber = 9;  // a head with an 8-byte argument, or a float64
+constexpr std::size_t kMaxIntText = 20;    // "-9223372036854775808"
+constexpr std::size_t kMaxDoubleText = 26; // to_chars' shortest form (at most 24) and ".0"
+
+char* write_cbor_head(char* out, std::uint8_t major, std::uint64_t v) {
     const auto m = static_cast<char>(major << 5);
-    char buf[9];
-    std::size_t n;
     if (v < 24) {
-        buf[0] = static_cast<char>(m | static_cast<char>(v));
-        n = 1;
-    } else {
-        const int width = v <= 0xFF ? 1 : v <= 0xFFFF ? 2 : v <= 0xFFFFFFFFull ? 4 : 8;
-        buf[0] = static_cast<char>(m | static_cast<char>(width == 1 ? 24 : width == 2 ? 25 : width == 4 ? 26 : 27));
-        for (int i = 0; i < width; ++i) buf[1 + i] = static_cast<char>(v >> (8 * (width - 1 - i)));
-        n = 1 + static_cast<std::size_t>(width);
+        *out = static_cast<char>(m | static_cast<char>(v));
+        return out + 1;
     }
-    out.append(buf, n);
+    const int width = v <= 0xFF ? 1 : v <= 0xFFFF ? 2 : v <= 0xFFFFFFFFull ? 4 : 8;
+    out[0] = static_cast<char>(m | static_cast<char>(width == 1 ? 24 : width == 2 ? 25 : width == 4 ? 26 : 27));
+    for (int i = 0; i < width; ++i) out[1 + i] = static_cast<char>(v >> (8 * (width - 1 - i)));
+    return out + 1 + width;
 }
 
-void put_cbor_int(std::string& out, std::int64_t v) {
-    if (v >= 0) put_cbor_head(out, 0, static_cast<std::uint64_t>(v));
-    else put_cbor_head(out, 1, static_cast<std::uint64_t>(-(v + 1)));
+char* write_cbor_int(char* out, std::int64_t v) {
+    if (v >= 0) return write_cbor_head(out, 0, static_cast<std::uint64_t>(v));
+    return write_cbor_head(out, 1, static_cast<std::uint64_t>(-(v + 1)));
 }
 
 // float32 when that is exact, as nlohmann does, else float64.
-void put_cbor_double(std::string& out, double v) {
-    char buf[9];
+char* write_cbor_double(char* out, double v) {
     if (cbor_double(v) == 5) {
         const float f = static_cast<float>(v);
         std::uint32_t bits;
         std::memcpy(&bits, &f, sizeof bits);
-        buf[0] = static_cast<char>(0xFA);
-        for (int i = 0; i < 4; ++i) buf[1 + i] = static_cast<char>(bits >> (8 * (3 - i)));
-        out.append(buf, 5);
-    } else {
-        std::uint64_t bits;
-        std::memcpy(&bits, &v, sizeof bits);
-        buf[0] = static_cast<char>(0xFB);
-        for (int i = 0; i < 8; ++i) buf[1 + i] = static_cast<char>(bits >> (8 * (7 - i)));
-        out.append(buf, 9);
+        out[0] = static_cast<char>(0xFA);
+        for (int i = 0; i < 4; ++i) out[1 + i] = static_cast<char>(bits >> (8 * (3 - i)));
+        return out + 5;
     }
+    std::uint64_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    out[0] = static_cast<char>(0xFB);
+    for (int i = 0; i < 8; ++i) out[1 + i] = static_cast<char>(bits >> (8 * (7 - i)));
+    return out + 9;
+}
+
+char* write_int_text(char* out, std::int64_t v) { return std::to_chars(out, out + kMaxIntText, v).ptr; }
+
+// The shortest text that reads back as the same double, like nlohmann's dump(); an integral value
+// gets ".0" so that a reader sees a double, not an integer.
+char* write_double_text(char* out, double v) {
+    char* end = std::to_chars(out, out + kMaxDoubleText - 2, v).ptr;
+    for (const char* p = out; p != end; ++p)
+        if (*p == '.' || *p == 'e') return end;
+    *end++ = '.';
+    *end++ = '0';
+    return end;
+}
+
+// Appends `n` items to `out`: `write(at, i)` writes item i at `at`, which has room for `max_bytes`,
+// and returns the end. Room for all of them is made at once, so that the items cost no append each.
+template <class Write>
+void write_in_place(std::string& out, std::size_t n, std::size_t max_bytes, Write write) {
+    const std::size_t before = out.size();
+    out.resize(before + n * max_bytes);
+    char* const base = out.data();
+    char* at = base + before;
+    for (std::size_t i = 0; i < n; ++i) at = write(at, i);
+    out.resize(static_cast<std::size_t>(at - base));
+}
+
+void put_cbor_head(std::string& out, std::uint8_t major, std::uint64_t v) {
+    char buf[kMaxCborNumber];
+    out.append(buf, write_cbor_head(buf, major, v));
+}
+
+void put_cbor_int(std::string& out, std::int64_t v) {
+    char buf[kMaxCborNumber];
+    out.append(buf, write_cbor_int(buf, v));
+}
+
+void put_cbor_double(std::string& out, double v) {
+    char buf[kMaxCborNumber];
+    out.append(buf, write_cbor_double(buf, v));
 }
 
 void put_cbor_text(std::string& out, std::string_view s) {
@@ -223,22 +263,13 @@ void append_uint(std::string& out, std::uint64_t v) {
 }
 
 void append_int(std::string& out, std::int64_t v) {
-    char buf[24];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, r.ptr);
+    char buf[kMaxIntText];
+    out.append(buf, write_int_text(buf, v));
 }
 
-// The shortest text that reads back as the same double, like nlohmann's dump(); an integral value
-// gets ".0" so that a reader sees a double, not an integer.
 void append_double(std::string& out, double v) {
-    char buf[40];
-    const auto r = std::to_chars(buf, buf + sizeof buf - 2, v);
-    char* end = r.ptr;
-    bool has_point = false;
-    for (const char* p = buf; p != end; ++p)
-        if (*p == '.' || *p == 'e') { has_point = true; break; }
-    if (!has_point) { *end++ = '.'; *end++ = '0'; }
-    out.append(buf, end);
+    char buf[kMaxDoubleText];
+    out.append(buf, write_double_text(buf, v));
 }
 
 // RFC 8259 escaping, as nlohmann does it (UTF-8 passes through; control characters are escaped).
@@ -332,7 +363,7 @@ struct BatchEncoder::Impl {
     // columns' names, which never move because the columns live on the heap.
     std::unordered_map<std::string_view, std::unique_ptr<Column>> columns;
     std::vector<Column*> order;  // columns with points, in order of their first point
-    Column* last = nullptr;      // most recently used column: consecutive points often share one
+    detail::RecentNames<Column*> recent;  // the columns of recently added series, by their name
 
     std::size_t points = 0;
     std::int64_t t0 = 0;
@@ -345,6 +376,9 @@ struct BatchEncoder::Impl {
     std::size_t recount_credit = 0;
     // Everything else that is not fixed per batch: per-series framing and keys, separators, values.
     std::size_t body_bytes = 0;
+    // finish() writes a column's time offsets here first (in place, see write_in_place()), so that
+    // the batch itself never needs more than the room reserved for it.
+    mutable std::string scratch;
 
     Impl(Encoding e, std::string d) : encoding(e), device(std::move(d)) {
         device_bytes = encoding == Encoding::Json ? json_string_size(device) : cbor_string(device.size());
@@ -361,7 +395,16 @@ struct BatchEncoder::Impl {
     }
 
     Column& column(std::string_view name) {
-        if (last && last->name == name && last->active) return *last;
+        const std::size_t slot = detail::RecentNames<Column*>::slot_of(name);
+        Column* c = recent.find(name, slot, nullptr, [](const Column* col) { return std::string_view(col->name); });
+        if (c && c->active) return *c;
+        if (!c) c = find_or_add(name);
+        recent.put(slot, c);
+        if (!c->active) activate(*c);
+        return *c;
+    }
+
+    Column* find_or_add(std::string_view name) {
         auto it = columns.find(name);
         Column* c;
         if (it != columns.end()) {
@@ -373,9 +416,7 @@ struct BatchEncoder::Impl {
             c->name_bytes = encoding == Encoding::Json ? json_string_size(c->name) : cbor_string(c->name.size());
             columns.emplace(std::string_view(c->name), std::move(owned));
         }
-        if (!c->active) activate(*c);
-        last = c;
-        return *c;
+        return c;
     }
 
     void activate(Column& c) {
@@ -460,7 +501,7 @@ struct BatchEncoder::Impl {
             ++it;
         }
         order.clear();
-        last = nullptr;
+        recent.clear();  // it may point at columns erased above
         points = 0;
         t0 = t_max = 0;
         t_bytes = 0;
@@ -487,10 +528,12 @@ struct BatchEncoder::Impl {
             if (i) out += ',';
             append_json_string(out, c.name);
             out += kJsonEntryHead;
-            for (std::size_t k = 0; k < c.ts.size(); ++k) {
-                if (k) out += ',';
-                append_uint(out, static_cast<std::uint64_t>(c.ts[k]) - base);
-            }
+            scratch.clear();
+            write_in_place(scratch, c.ts.size(), kMaxIntText + 1, [&](char* at, std::size_t k) {
+                if (k) *at++ = ',';
+                return std::to_chars(at, at + kMaxIntText, static_cast<std::uint64_t>(c.ts[k]) - base).ptr;
+            });
+            out += scratch;
             out += kJsonEntryMid;
             out += c.text;
             out += kJsonEntryTail;
@@ -521,7 +564,11 @@ struct BatchEncoder::Impl {
             put_cbor_head(out, 5, 2);
             put_cbor_text(out, "t");
             put_cbor_head(out, 4, c->ts.size());
-            for (std::int64_t ts : c->ts) put_cbor_head(out, 0, static_cast<std::uint64_t>(ts) - base);
+            scratch.clear();
+            write_in_place(scratch, c->ts.size(), kMaxCborNumber, [&](char* at, std::size_t k) {
+                return write_cbor_head(at, 0, static_cast<std::uint64_t>(c->ts[k]) - base);
+            });
+            out += scratch;
             put_cbor_text(out, "v");
             put_cbor_head(out, 4, c->ts.size());
             out += c->text;
@@ -642,21 +689,30 @@ void BatchEncoder::add(std::string_view series, std::int64_t ts_ms, const nlohma
 
 namespace {
 
-// The loop of both add_many(): `write(text, i)` appends value i in the column's encoding.
+// The loop of both add_many(): `write(out, i)` writes value i in the column's encoding at `out`, which
+// has room for `max_bytes`, and returns the end. The values are written in place, into room made
+// for all of them at once.
 template <class Impl, class Column, class Write>
-void add_values(Impl& s, Column& c, const std::int64_t* ts, std::size_t n, Write write) {
-    const std::size_t before = c.text.size();
+void add_values(Impl& s, Column& c, const std::int64_t* ts, std::size_t n, std::size_t max_bytes, Write write) {
+    const bool json = s.encoding == Encoding::Json;
+    std::string& text = c.text;
+    const std::size_t before = text.size();
+    text.resize(before + n * (max_bytes + 1));
+    char* const base = text.data();
+    char* out = base + before;
     std::size_t commas = 0;  // counted by grow() already
     for (std::size_t i = 0; i < n; ++i) {
         s.grow(c);
-        if (s.encoding == Encoding::Json && !c.ts.empty()) {
-            c.text += ',';
+        if (json && !c.ts.empty()) {
+            *out++ = ',';
             ++commas;
         }
-        write(c.text, i);
+        out = write(out, i);
         s.note_timestamp(c, ts[i]);
     }
-    s.body_bytes += c.text.size() - before - commas;
+    const auto after = static_cast<std::size_t>(out - base);
+    text.resize(after);
+    s.body_bytes += after - before - commas;
 }
 
 }  // namespace
@@ -665,22 +721,24 @@ void BatchEncoder::add_many(std::string_view series, const std::int64_t* ts, con
     if (n == 0) return;
     for (std::size_t i = 0; i < n; ++i) check_double(series, values[i]);
     Impl& s = *impl_;
-    const bool json = s.encoding == Encoding::Json;
-    add_values(s, s.column(series), ts, n, [&](std::string& text, std::size_t i) {
-        if (json) append_double(text, values[i]);
-        else put_cbor_double(text, values[i]);
-    });
+    if (s.encoding == Encoding::Json)
+        add_values(s, s.column(series), ts, n, kMaxDoubleText,
+                   [&](char* out, std::size_t i) { return write_double_text(out, values[i]); });
+    else
+        add_values(s, s.column(series), ts, n, kMaxCborNumber,
+                   [&](char* out, std::size_t i) { return write_cbor_double(out, values[i]); });
 }
 
 void BatchEncoder::add_many(std::string_view series, const std::int64_t* ts, const std::int64_t* values,
                             std::size_t n) {
     if (n == 0) return;
     Impl& s = *impl_;
-    const bool json = s.encoding == Encoding::Json;
-    add_values(s, s.column(series), ts, n, [&](std::string& text, std::size_t i) {
-        if (json) append_int(text, values[i]);
-        else put_cbor_int(text, values[i]);
-    });
+    if (s.encoding == Encoding::Json)
+        add_values(s, s.column(series), ts, n, kMaxIntText,
+                   [&](char* out, std::size_t i) { return write_int_text(out, values[i]); });
+    else
+        add_values(s, s.column(series), ts, n, kMaxCborNumber,
+                   [&](char* out, std::size_t i) { return write_cbor_int(out, values[i]); });
 }
 
 void BatchEncoder::add(std::string_view series, std::int64_t ts_ms, const DatapointValue& value) {

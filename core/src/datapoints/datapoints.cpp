@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/wall_clock.hpp"
 #include "datapoints/backlog.hpp"
 #include "datapoints/batch_assembler.hpp"
 #include "datapoints/point_buffer.hpp"
@@ -38,10 +39,6 @@ constexpr auto kDropReportInterval = std::chrono::seconds(1);
 // Receipts waiting for the batcher beyond this many are dropped: the batches they confirm are
 // sent again after receipt_timeout, and the sink confirms them again.
 constexpr std::size_t kMaxQueuedReceipts = 4096;
-
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
     for (std::size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size()))
@@ -137,19 +134,45 @@ public:
     template <class Fill>
     void append(std::string_view name, std::size_t count, const std::int64_t* timestamps, Fill fill) {
         if (count == 0) return;
-        const std::int64_t now = timestamps ? 0 : now_ms();
         std::unique_lock<std::mutex> lock(mu_);
+        const std::int64_t now = timestamps ? 0 : clock_.now_ms();  // when called, even if it waits for room
         wait_for_room(lock, count);
         const std::uint32_t series = series_.id(name);
         append_locked(count, timestamps, now, [series](std::size_t) { return series; }, fill);
+    }
+
+    /// Appends one double or int64 point (see PointBuffer::push_point).
+    template <class T>
+    void append_point(std::string_view name, T value, const std::int64_t* timestamp) {
+        std::unique_lock<std::mutex> lock(mu_);
+        const std::int64_t ts = timestamp ? *timestamp : clock_.now_ms();  // when called, even if it waits
+        wait_for_room(lock, 1);
+        const std::uint32_t series = series_.id(name);
+        note_appending();
+        pending_.push_point(series, value, ts);
+        note_appended(1);
+    }
+
+    /// As append_point(), for `count` points of series registered before: series_of(i) and
+    /// value_of(i) give point i's.
+    template <class SeriesOf, class ValueOf>
+    void append_points(std::size_t count, const std::int64_t* timestamps, SeriesOf series_of, ValueOf value_of) {
+        if (count == 0) return;
+        std::unique_lock<std::mutex> lock(mu_);
+        check_ids(count, series_of);
+        const std::int64_t now = timestamps ? 0 : clock_.now_ms();
+        wait_for_room(lock, count);
+        note_appending();
+        for (std::size_t i = 0; i < count; ++i) pending_.push_point(series_of(i), value_of(i), timestamps ? timestamps[i] : now);
+        note_appended(count);
     }
 
     /// Appends the points of one record_many() call as a run (copied arrays, see PointRun).
     template <class T>
     void append_run(std::string_view name, const T* values, const std::int64_t* timestamps, std::size_t count) {
         if (count == 0) return;
-        const std::int64_t now = timestamps ? 0 : now_ms();
         std::unique_lock<std::mutex> lock(mu_);
+        const std::int64_t now = timestamps ? 0 : clock_.now_ms();  // when called, even if it waits for room
         wait_for_room(lock, count);
         const std::uint32_t series = series_.id(name);
         note_appending();
@@ -157,20 +180,6 @@ public:
         note_appended(count);
     }
 
-    /// As append(), for points of series registered before: `series_of(i)` gives point i's id.
-    template <class SeriesOf, class Fill>
-    void append_ids(std::size_t count, const std::int64_t* timestamps, SeriesOf series_of, Fill fill) {
-        if (count == 0) return;
-        const std::int64_t now = timestamps ? 0 : now_ms();
-        std::unique_lock<std::mutex> lock(mu_);
-        const std::size_t known = series_.size();
-        for (std::size_t i = 0; i < count; ++i)
-            if (series_of(i) >= known)
-                throw Error(Status::InvalidArgument, "record: series id " + std::to_string(series_of(i)) +
-                                                         " was not returned by series() of this pipeline");
-        wait_for_room(lock, count);
-        append_locked(count, timestamps, now, series_of, fill);
-    }
 
     std::uint32_t series_id(std::string_view name) {
         std::lock_guard<std::mutex> lock(mu_);
@@ -178,6 +187,15 @@ public:
     }
 
 private:
+    template <class SeriesOf>
+    void check_ids(std::size_t count, SeriesOf series_of) const {
+        const std::size_t known = series_.size();
+        for (std::size_t i = 0; i < count; ++i)
+            if (series_of(i) >= known)
+                throw Error(Status::InvalidArgument, "record: series id " + std::to_string(series_of(i)) +
+                                                         " was not returned by series() of this pipeline");
+    }
+
     template <class SeriesOf, class Fill>
     void append_locked(std::size_t count, const std::int64_t* timestamps, std::int64_t now, SeriesOf series_of,
                        Fill fill) {
@@ -643,6 +661,7 @@ private:
     std::condition_variable room_;      // record() under the Block policy
     std::condition_variable progress_;  // flush()
     detail::SeriesRegistry series_;
+    detail::WallClock clock_;  // the timestamps of points recorded without one
     detail::PointBuffer pending_;
     bool poke_ = false;
     // When the batcher wakes by itself next; time_point::min() while it runs (under mu_).
@@ -684,8 +703,12 @@ private:
 
 namespace {
 
-void check_finite(double v) {
-    if (!std::isfinite(v)) throw Error(Status::InvalidArgument, "record: the value is not a finite number");
+[[noreturn]] __attribute__((noinline, cold)) void reject_non_finite() {
+    throw Error(Status::InvalidArgument, "record: the value is not a finite number");
+}
+
+inline void check_finite(double v) {
+    if (!std::isfinite(v)) reject_non_finite();
 }
 
 }  // namespace
@@ -699,17 +722,11 @@ Datapoints::~Datapoints() { impl_->shutdown(); }
 
 void Datapoints::record(std::string_view name, double value, std::int64_t ts) {
     check_finite(value);
-    impl_->append(name, 1, ts == kNow ? nullptr : &ts, [value](PendingPoint& p, detail::PointBuffer&, std::size_t) {
-        p.kind = ValueKind::Double;
-        p.d = value;
-    });
+    impl_->append_point(name, value, ts == kNow ? nullptr : &ts);
 }
 
 void Datapoints::record(std::string_view name, std::int64_t value, std::int64_t ts) {
-    impl_->append(name, 1, ts == kNow ? nullptr : &ts, [value](PendingPoint& p, detail::PointBuffer&, std::size_t) {
-        p.kind = ValueKind::Int;
-        p.i = value;
-    });
+    impl_->append_point(name, value, ts == kNow ? nullptr : &ts);
 }
 
 void Datapoints::record(std::string_view name, bool value, std::int64_t ts) {
@@ -756,32 +773,22 @@ Datapoints::SeriesId Datapoints::series(std::string_view name) { return SeriesId
 
 void Datapoints::record(SeriesId series, double value, std::int64_t ts) {
     check_finite(value);
-    impl_->append_ids(
+    impl_->append_points(
         1, ts == kNow ? nullptr : &ts, [series](std::size_t) { return series.value; },
-        [value](PendingPoint& p, detail::PointBuffer&, std::size_t) {
-            p.kind = ValueKind::Double;
-            p.d = value;
-        });
+        [value](std::size_t) { return value; });
 }
 
 void Datapoints::record(SeriesId series, std::int64_t value, std::int64_t ts) {
-    impl_->append_ids(
+    impl_->append_points(
         1, ts == kNow ? nullptr : &ts, [series](std::size_t) { return series.value; },
-        [value](PendingPoint& p, detail::PointBuffer&, std::size_t) {
-            p.kind = ValueKind::Int;
-            p.i = value;
-        });
+        [value](std::size_t) { return value; });
 }
 
 void Datapoints::record_points(const SeriesId* series, const double* values, const std::int64_t* ts, std::size_t n) {
     if (n > 0 && (!series || !values)) throw Error(Status::InvalidArgument, "record_points: series or values is null");
     for (std::size_t i = 0; i < n; ++i) check_finite(values[i]);
-    impl_->append_ids(
-        n, ts, [series](std::size_t i) { return series[i].value; },
-        [values](PendingPoint& p, detail::PointBuffer&, std::size_t i) {
-            p.kind = ValueKind::Double;
-            p.d = values[i];
-        });
+    impl_->append_points(
+        n, ts, [series](std::size_t i) { return series[i].value; }, [values](std::size_t i) { return values[i]; });
 }
 
 void Datapoints::record_many(std::string_view name, const double* values, const std::int64_t* ts, std::size_t n) {

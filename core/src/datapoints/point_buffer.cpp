@@ -4,18 +4,16 @@
 
 namespace twinlink::detail {
 
-std::uint32_t SeriesRegistry::id(std::string_view name) {
-    if (!names_.empty() && name == last_name_) return last_id_;
-    std::string key(name);
-    auto it = ids_.find(key);
+std::uint32_t SeriesRegistry::lookup(std::string_view name, std::size_t slot) {
+    auto it = ids_.find(name);
     if (it == ids_.end()) {
         validate_series_name(name);
-        it = ids_.emplace(key, static_cast<std::uint32_t>(names_.size())).first;
-        names_.push_back(key);
+        const auto id = static_cast<std::uint32_t>(names_.size());
+        names_.emplace_back(name);
+        it = ids_.emplace(std::string_view(names_.back()), id).first;
     }
-    last_name_ = std::move(key);
-    last_id_ = it->second;
-    return last_id_;
+    recent_.put(slot, it->second);
+    return it->second;
 }
 
 }  // namespace twinlink::detail

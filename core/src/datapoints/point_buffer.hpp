@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -12,19 +13,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include "datapoints/recent_names.hpp"
+
 namespace twinlink::detail {
 
-// Doubles and Ints are runs: the points of one record_many() call, kept as arrays (PointBuffer::runs)
-// rather than one PendingPoint each.
-enum class ValueKind : std::uint8_t { Double, Int, Bool, String, Object, Doubles, Ints };
+// Doubles and Ints are runs: points of one series kept as arrays (PointBuffer::runs) rather than one
+// PendingPoint each: the points of one record_many() call, or consecutive record() calls of numbers.
+enum class ValueKind : std::uint8_t { Bool, String, Object, Doubles, Ints };
 
 struct PendingPoint {
     std::uint32_t series;
     ValueKind kind;
     std::int64_t timestamp_ms;
     union {
-        double d;
-        std::int64_t i;
         bool b;
         std::uint32_t ref;  // index into PointBuffer::strings, ::objects or ::runs
     };
@@ -60,8 +61,30 @@ struct PointBuffer {
     std::size_t size() const noexcept { return count_; }
 
     void push_back(const PendingPoint& p) {
+        close_open_run(p.series);  // later points of the series come after this one
         if (used_ == 0 || chunks_[used_ - 1].size() == kChunkPoints) next_chunk();
         chunks_[used_ - 1].push_back(p);
+        ++count_;
+    }
+
+    /// Appends one double (or int64) point: to the run that this buffer keeps open for the series
+    /// while its points are of that type and nothing else of the series came after it, else to a
+    /// new run. So record() of numbers costs two array appends, and the batcher encodes them as
+    /// runs, a series at a time; the points of a series stay in the order they were recorded.
+    template <class T>
+    void push_point(std::uint32_t series, T value, std::int64_t timestamp) {
+        static_assert(std::is_same_v<T, double> || std::is_same_v<T, std::int64_t>);
+        constexpr ValueKind kind = std::is_same_v<T, double> ? ValueKind::Doubles : ValueKind::Ints;
+        if (series >= open_runs_.size()) open_runs_.resize(series + 1);
+        OpenRun& open = open_runs_[series];
+        if (open.run == kNoRun || open.kind != kind || runs[open.run].count() >= kOpenRunPoints) {
+            open.run = add_run_entry(series, kind);
+            open.kind = kind;
+        }
+        PointRun& run = runs[open.run];
+        if constexpr (std::is_same_v<T, double>) run.doubles.push_back(value);
+        else run.ints.push_back(value);
+        run.stamps.push_back(timestamp);
         ++count_;
     }
 
@@ -71,18 +94,12 @@ struct PointBuffer {
     void push_run(std::uint32_t series, const T* values, const std::int64_t* timestamps, std::int64_t now,
                   std::size_t count) {
         static_assert(std::is_same_v<T, double> || std::is_same_v<T, std::int64_t>);
-        PointRun& run = runs.emplace_back(take_spare_run());
+        close_open_run(series);
+        PointRun& run = runs[add_run_entry(series, std::is_same_v<T, double> ? ValueKind::Doubles : ValueKind::Ints)];
         if constexpr (std::is_same_v<T, double>) run.doubles.assign(values, values + count);
         else run.ints.assign(values, values + count);
         if (timestamps) run.stamps.assign(timestamps, timestamps + count);
         else run.stamps.assign(count, now);
-        PendingPoint p;
-        p.series = series;
-        p.kind = std::is_same_v<T, double> ? ValueKind::Doubles : ValueKind::Ints;
-        p.timestamp_ms = 0;
-        p.ref = static_cast<std::uint32_t>(runs.size() - 1);
-        if (used_ == 0 || chunks_[used_ - 1].size() == kChunkPoints) next_chunk();
-        chunks_[used_ - 1].push_back(p);
         count_ += count;
     }
 
@@ -94,6 +111,7 @@ struct PointBuffer {
     }
 
     void clear() noexcept {
+        for (OpenRun& open : open_runs_) open.run = kNoRun;
         for (std::size_t c = 0; c < used_; ++c) chunks_[c].clear();
         if (chunks_.size() > kKeptChunks) chunks_.resize(kKeptChunks);
         used_ = 0;
@@ -113,6 +131,34 @@ struct PointBuffer {
     }
 
 private:
+    static constexpr std::uint32_t kNoRun = UINT32_MAX;
+    // push_point() starts a new run after this many points, so that runs stay small enough for
+    // clear() to keep them for reuse.
+    static constexpr std::size_t kOpenRunPoints = 8192;
+    static_assert(kOpenRunPoints <= kKeptRunPoints);
+
+    struct OpenRun {
+        std::uint32_t run = kNoRun;  // index into runs
+        ValueKind kind = ValueKind::Doubles;
+    };
+
+    void close_open_run(std::uint32_t series) noexcept {
+        if (series < open_runs_.size()) open_runs_[series].run = kNoRun;
+    }
+
+    // Adds an empty run of `series` and its entry among the points; returns its index in runs.
+    std::uint32_t add_run_entry(std::uint32_t series, ValueKind kind) {
+        runs.emplace_back(take_spare_run());
+        PendingPoint p;
+        p.series = series;
+        p.kind = kind;
+        p.timestamp_ms = 0;
+        p.ref = static_cast<std::uint32_t>(runs.size() - 1);
+        if (used_ == 0 || chunks_[used_ - 1].size() == kChunkPoints) next_chunk();
+        chunks_[used_ - 1].push_back(p);
+        return p.ref;
+    }
+
     PointRun take_spare_run() {
         if (spare_runs_.empty()) return PointRun{};
         PointRun run = std::move(spare_runs_.back());
@@ -129,21 +175,30 @@ private:
     std::size_t used_ = 0;
     std::size_t count_ = 0;
     std::vector<PointRun> spare_runs_;
+    std::vector<OpenRun> open_runs_;  // by series id
 };
 
 /// Not thread-safe; the recorder's mutex guards it.
 class SeriesRegistry {
 public:
     /// The id of `name`, registering (and validating) it the first time it is seen.
-    std::uint32_t id(std::string_view name);
+    std::uint32_t id(std::string_view name) {
+        const std::size_t slot = RecentNames<std::uint32_t>::slot_of(name);
+        const std::uint32_t cached = recent_.find(name, slot, kNone, [this](std::uint32_t id) {
+            return std::string_view(names_[id]);
+        });
+        return cached != kNone ? cached : lookup(name, slot);
+    }
     const std::string& name(std::uint32_t id) const { return names_[id]; }
     std::size_t size() const noexcept { return names_.size(); }
 
 private:
-    std::unordered_map<std::string, std::uint32_t> ids_;
-    std::vector<std::string> names_;
-    std::string last_name_;  // most recording loops repeat one series: skip the hash then
-    std::uint32_t last_id_ = 0;
+    static constexpr std::uint32_t kNone = UINT32_MAX;
+    std::uint32_t lookup(std::string_view name, std::size_t slot);
+
+    std::unordered_map<std::string_view, std::uint32_t> ids_;  // views of names_
+    std::deque<std::string> names_;                             // by id; a deque never moves them
+    RecentNames<std::uint32_t> recent_;
 };
 
 }  // namespace twinlink::detail
