@@ -49,7 +49,7 @@ bool Backlog::fits(const ClosedBatch& batch) const {
     return bytes_ + batch.payload.size() <= max_memory_bytes_;
 }
 
-void Backlog::add(ClosedBatch batch) {
+void Backlog::add(ClosedBatch&& batch) {
     if (!fits(batch))
         throw Error(Status::QueueFull, "the datapoint backlog is full (" + std::to_string(bytes_) + " bytes)");
     if (spool_) spool_->append(batch.seq, batch.topic, batch.payload);

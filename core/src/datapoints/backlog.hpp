@@ -37,8 +37,10 @@ public:
 
     /// Whether `batch` fits within the bounds now.
     bool fits(const ClosedBatch& batch) const;
-    /// Adds a batch (to the spool first). Error(QueueFull) when it does not fit, Error(Io).
-    void add(ClosedBatch batch);
+    /// Adds a batch (to the spool first). Error(QueueFull) when it does not fit, Error(Io). Taken
+    /// from `batch` only once it is in: after an error the caller still has it, whole, to retry
+    /// (a by-value parameter emptied it, and the retry spooled an empty record).
+    void add(ClosedBatch&& batch);
     /// What leaving the backlog did to a batch: its points, and whether the broker had not
     /// acknowledged it before (a receipt that overtook the PUBACK, or DeliveryMode::Broker).
     struct Removed {
