@@ -9,6 +9,7 @@
 #include <atomic>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "datapoints_e2e/cloud_side.hpp"
 #include "fault_row.hpp"
 #include "fixtures/broker.hpp"
+#include "fixtures/process.hpp"
 #include "tcp_proxy.hpp"
 #include "twinlink/database.hpp"
 #include "twinlink/datapoints.hpp"
@@ -40,6 +42,7 @@ using twinlink::Datapoints;
 using tltest::kLong;
 using tltest::TcpProxy;
 using tltest::wait_until;
+namespace proc = twinlink::testing::detail;
 
 constexpr std::int64_t kBase = 1'700'000'000'000;
 
@@ -455,6 +458,75 @@ TEST(FaultMatrix, FullSpoolDropsByPolicyAndReopensIntact) {
     EXPECT_EQ(reopened.backlog_points, left_in_spool) << "the reopened spool lost or invented batches";
     EXPECT_EQ(row.stored, static_cast<std::int64_t>(left_in_spool)) << row.json();
     EXPECT_EQ(row.lost, static_cast<std::int64_t>(dropped)) << "every point not stored was dropped and counted";
+    EXPECT_EQ(row.duplicated, 0) << row.json();
+    client.disconnect(1s);
+}
+
+// The disk itself full: writes past RLIMIT_FSIZE fail with EFBIG in a child process, as they
+// would with ENOSPC (a small filesystem needs root to mount; a tmpfs is not there in every CI).
+TEST(FaultMatrix, DiskFullUnderTheSpoolKeepsRecordingAndReopensIntact) {
+    const std::string device = "dev-fsize";
+    constexpr std::int64_t kPoints = 20'000;
+    constexpr std::uint64_t kLimit = 64 * 1024;
+    TempDir dir("tl-faults-");
+    const std::string spool_dir = dir.file("spool");
+    const auto run = proc::run_command(
+        {TL_SPOOL_FSIZE_DEVICE, spool_dir, std::to_string(kLimit), std::to_string(kPoints)}, 60s);
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    long long recorded = -1, refused = -1;
+    std::string first_error, refusal;
+    {
+        std::istringstream in(run.output);
+        std::string line;
+        while (std::getline(in, line)) {
+            if (line.rfind("log: ", 0) == 0 && first_error.empty()) first_error = line.substr(5);
+            if (line.rfind("refusal: ", 0) == 0) refusal = line.substr(9);
+            std::sscanf(line.c_str(), "recorded %lld refused %lld", &recorded, &refused);
+        }
+    }
+
+    // Reopened without the limit, with a broker and a sink: what the spool holds is read back and
+    // delivered.
+    twinlink::testing::Broker broker{twinlink::testing::Broker::Options{false}};
+    dptest::CloudSide cloud(broker.uri(), dir.file("cloud.db"));
+    Client client(dptest::client_options(broker.uri()));
+    client.connect(kLong);
+    DatapointOptions o = dp_options(device);
+    twinlink::SpoolOptions spool;
+    spool.dir = spool_dir;
+    o.spool = spool;
+    const auto reopened_at = Clock::now();
+    Datapoints dp(client, o);
+    const auto reopened = dp.stats();
+    dp.flush(30s);
+    const auto drained_at = Clock::now();
+
+    FaultRow row;
+    row.fault = "disk full under the spool (RLIMIT_FSIZE 64 KiB in a child: EFBIG), then reopened";
+    row.sent = kPoints;
+    count_stored(row, dir.file("cloud.db"), device);
+    row.error = first_error.empty() ? "(nothing logged)" : "Error log: " + first_error;
+    row.recover_ms = ms_between(reopened_at, drained_at);
+    row.note = "record() accepted " + std::to_string(recorded) + " and then refused " + std::to_string(refused) +
+               " (" + (refusal.empty() ? "none" : refusal) +
+               "; DropOldest has nothing to drop: the batch that cannot be written is held, not spooled); the "
+               "reopened spool recovered " + std::to_string(reopened.recovered_batches) + " whole batches, " +
+               std::to_string(reopened.backlog_points) +
+               " points, all stored; lost: what was refused, and what was held in memory when the process ended. "
+               "No DropEvent: a failed spool write is logged at Error level once a second";
+    row.print();
+
+    // The process goes on, record() refuses (it never throws anything else), the error is
+    // reported, and at most the held batch and the pending points are lost with the process.
+    EXPECT_GT(recorded, 0) << run.output;
+    EXPECT_EQ(recorded + refused, kPoints) << run.output;
+    EXPECT_TRUE(refusal.empty() || refusal.rfind("queue full", 0) == 0) << refusal;
+    EXPECT_FALSE(first_error.empty()) << "a failed spool write must be reported: " << run.output;
+    EXPECT_NE(first_error.find("spool"), std::string::npos) << first_error;
+    EXPECT_LE(recorded - row.stored, 5000) << "more was lost in memory than the pending bound: " << row.json();
+    EXPECT_GT(reopened.backlog_points, 0u) << "nothing reached the spool before the limit";
+    EXPECT_EQ(row.stored, static_cast<std::int64_t>(reopened.backlog_points))
+        << "the reopened spool must deliver exactly what it recovered: " << row.json();
     EXPECT_EQ(row.duplicated, 0) << row.json();
     client.disconnect(1s);
 }
