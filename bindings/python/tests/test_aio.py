@@ -128,7 +128,7 @@ def test_publish_subscribe_and_events(broker, device_id):
     run(main())
 
 
-def test_datapoints_and_callbacks_on_the_loop(broker, device_id):
+def test_datapoints_and_callbacks_on_the_loop(broker, cloud, device_id):  # flush() waits for the sink's receipts
     async def main():
         loop = asyncio.get_running_loop()
         threads = []

@@ -108,6 +108,52 @@ def test_values_of_every_type(broker, device_id):
         collector.close()
 
 
+def test_record_takes_the_short_path_or_the_method_with_the_same_results(broker, device_id):
+    """record() is a vectorcall function for (str, float | int | bool); every other call goes to
+    the native method. Both record the same points and raise the same errors."""
+    import numpy as np
+
+    collector = BatchCollector(broker.uri, f"tl/{device_id}/dp")
+    try:
+        with twinlink.Device(device_id, broker=broker.uri, batch_linger=0.02, delivery="broker") as dev:
+            dp = dev.datapoints
+            short, method = dp.record, dp._native.record
+            assert short is not method
+            for record in (short, method):
+                record("f", 1.5)
+                record("i", -7)
+                record("i", 2**63 - 1)
+                record("b", False)
+                record("f", 2.5, None)
+                record(name="k", value=3)  # keywords: the method
+                record("n", np.float64(0.25))  # numpy scalars: the method
+                record("n", np.int32(4))
+                record("s", "text")
+                with pytest.raises(twinlink.InvalidArgument, match="series name"):
+                    record("bad/name", 1.0)  # refused by the C ABI
+                with pytest.raises(twinlink.InvalidArgument, match="NUL"):
+                    record("nul\0name", 1.0)
+                with pytest.raises(twinlink.InvalidArgument, match="64 bits"):
+                    record("i", 2**64)
+                with pytest.raises(twinlink.InvalidArgument):
+                    record("f", float("nan"))
+                with pytest.raises(TypeError):
+                    record(b"bytes", 1.0)
+                with pytest.raises(TypeError):
+                    record("f")
+            dp.flush(timeout=TIMEOUT)
+            assert dp.stats().recorded == 2 * 9
+        wait_until(lambda: len(collector.points("s")) == 2, TIMEOUT, what="the batches")
+        assert [v for _, v in collector.points("f")] == [1.5, 2.5, 1.5, 2.5]
+        assert [v for _, v in collector.points("i")] == [-7, 2**63 - 1] * 2
+        assert [v for _, v in collector.points("b")] == [False, False]
+        assert [v for _, v in collector.points("n")] == [0.25, 4, 0.25, 4]
+        with pytest.raises(twinlink.InvalidState):
+            short("f", 1.0)  # closed
+    finally:
+        collector.close()
+
+
 def test_record_many_from_lists_and_buffers(broker, device_id):
     collector = BatchCollector(broker.uri, f"tl/{device_id}/dp")
     try:

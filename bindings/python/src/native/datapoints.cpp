@@ -1,5 +1,6 @@
-// record() is the hot path: one pybind11 call, a type switch and the C call, with the GIL held
-// (recording never waits unless the backpressure policy is "block"; then the GIL is released).
+// record() is the hot path: a vectorcall function (fast_record below), a type switch and the C call,
+// with the GIL held (recording never waits unless the backpressure policy is "block"; then the GIL
+// is released, in the pybind11 method).
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -386,6 +387,81 @@ void record_many(Datapoints& d, py::handle name, py::handle values, py::handle t
     check(status);
 }
 
+// ---- record() through METH_FASTCALL ---------------------------------------------------------
+//
+// pybind11's dispatcher costs more per call than everything the C ABI does to record a point. So the
+// record attribute of twinlink.Datapoints is a plain CPython vectorcall function bound to the
+// pipeline: the calls a recording loop makes (a str name, a float, int or bool value, no timestamp,
+// no keywords, a policy that never blocks) go straight to the C ABI; every other call is passed on
+// unchanged to the pybind11 method, which handles and reports everything else.
+
+struct FastRecord {
+    PyObject* method;  // the pybind11 bound method Datapoints.record (owned)
+    Datapoints* datapoints;  // kept alive by `method`, which holds its Python object
+};
+
+void free_fast_record(PyObject* capsule) {
+    auto* bound = static_cast<FastRecord*>(PyCapsule_GetPointer(capsule, nullptr));
+    Py_XDECREF(bound->method);
+    delete bound;
+}
+
+PyObject* fast_record(PyObject* capsule, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+    auto* bound = static_cast<FastRecord*>(PyCapsule_GetPointer(capsule, nullptr));
+    Datapoints& d = *bound->datapoints;
+    if (kwnames == nullptr && (nargs == 2 || (nargs == 3 && args[2] == Py_None)) && PyUnicode_CheckExact(args[0]) &&
+        !d.record_may_block) {
+        Py_ssize_t size = 0;
+        const char* name = PyUnicode_AsUTF8AndSize(args[0], &size);
+        if (name == nullptr) return nullptr;
+        PyObject* value = args[1];
+        const bool plain = std::memchr(name, 0, static_cast<size_t>(size)) == nullptr &&
+                           (PyFloat_CheckExact(value) || PyLong_CheckExact(value) || PyBool_Check(value));
+        Handle::Attempt use(d);
+        if (plain && use) {
+            tl_status status;
+            if (PyFloat_CheckExact(value)) {
+                status = tl_datapoints_record_double(d.get(), name, PyFloat_AS_DOUBLE(value), TL_NOW);
+            } else if (PyBool_Check(value)) {
+                status = tl_datapoints_record_bool(d.get(), name, value == Py_True, TL_NOW);
+            } else {
+                int overflow = 0;
+                const long long i = PyLong_AsLongLongAndOverflow(value, &overflow);
+                if (overflow != 0) return PyObject_Vectorcall(bound->method, args, static_cast<size_t>(nargs), kwnames);
+                status = tl_datapoints_record_int64(d.get(), name, i, TL_NOW);
+            }
+            if (status == TL_OK) Py_RETURN_NONE;
+            try {
+                raise_status(status, tl_last_error());
+            } catch (py::error_already_set& e) {
+                e.restore();
+            }
+            return nullptr;
+        }
+    }
+    return PyObject_Vectorcall(bound->method, args, static_cast<size_t>(nargs), kwnames);
+}
+
+PyMethodDef fast_record_def = {
+    "record", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(fast_record)), METH_FASTCALL | METH_KEYWORDS,
+    "record(name, value, timestamp=None)\n--\n\nDatapoints.record() of this pipeline."};
+
+// Datapoints.record of `self` as a vectorcall function (see fast_record).
+py::object fast_record_of(const py::object& self) {
+    py::object method = self.attr("record");
+    auto* bound = new FastRecord{method.release().ptr(), self.cast<Datapoints*>()};
+    PyObject* capsule = PyCapsule_New(bound, nullptr, free_fast_record);
+    if (capsule == nullptr) {
+        Py_DECREF(bound->method);
+        delete bound;
+        throw py::error_already_set();
+    }
+    PyObject* function = PyCFunction_NewEx(&fast_record_def, capsule, nullptr);
+    Py_DECREF(capsule);
+    if (function == nullptr) throw py::error_already_set();
+    return py::reinterpret_steal<py::object>(function);
+}
+
 std::shared_ptr<Datapoints> new_datapoints(Client& client, const std::string& device,
                                            const std::shared_ptr<DatapointOptions>& options) {
     Handle::Use use(client);
@@ -408,6 +484,7 @@ void bind_datapoints(py::module_& m) {
     py::class_<Datapoints, Handle, std::shared_ptr<Datapoints>>(m, "Datapoints")
         .def(py::init(&new_datapoints), py::arg("client"), py::arg("device"), py::arg("options") = nullptr)
         .def("record", &record, py::arg("name"), py::arg("value"), py::arg("timestamp") = py::none())
+        .def("fast_record", &fast_record_of)
         .def("record_many", &record_many, py::arg("name"), py::arg("values"), py::arg("timestamps") = py::none())
         .def("flush_start",
              [](Datapoints& d, uint32_t timeout_ms, const py::object& on_done) {
