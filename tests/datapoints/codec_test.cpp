@@ -351,7 +351,7 @@ TEST(BatchEncoderTest, MovesKeepTheBatch) {
     EXPECT_EQ(twinlink::decode_batch(c.finish(kBatchId, 1)).points.size(), 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Encodings, RoundTrip, ::testing::Values(Encoding::Json, Encoding::Cbor),
+INSTANTIATE_TEST_SUITE_P(Encodings, RoundTrip, ::testing::Values(Encoding::Json, Encoding::Cbor, Encoding::Compact),
                          encoding_param_name);
 
 // --- size_estimate ------------------------------------------------------------------------

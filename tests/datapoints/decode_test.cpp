@@ -322,12 +322,14 @@ TEST_P(Corruption, NeverCrashesAndOnlyThrowsProtocolError) {
     for (int i = 0; i < 3000; ++i) {
         std::string m(pick(200), '\0');
         for (char& c : m) c = static_cast<char>(rng());
-        m.insert(m.begin(), GetParam() == Encoding::Json ? '{' : static_cast<char>(0xa0 | (rng() % 32)));
+        m.insert(m.begin(), GetParam() == Encoding::Json   ? '{'
+                            : GetParam() == Encoding::Cbor ? static_cast<char>(0xa0 | (rng() % 32))
+                                                           : static_cast<char>(0xd1));
         if (!decodes_or_protocol_error(m)) FAIL() << "random input " << i << " threw something else";
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Encodings, Corruption, ::testing::Values(Encoding::Json, Encoding::Cbor),
+INSTANTIATE_TEST_SUITE_P(Encodings, Corruption, ::testing::Values(Encoding::Json, Encoding::Cbor, Encoding::Compact),
                          encoding_param_name);
 
 }  // namespace

@@ -444,7 +444,7 @@ TEST_P(PipelineBatching, PublishesOnTheDeviceTopicByDefaultAndOnACustomOne) {
     EXPECT_EQ(topics, (std::set<std::string>{"tl/dev-1/dp", "tl/dev-1/dp/custom-dev-1"}));
 }
 
-INSTANTIATE_TEST_SUITE_P(Encodings, PipelineBatching, ::testing::Values(Encoding::Json, Encoding::Cbor),
+INSTANTIATE_TEST_SUITE_P(Encodings, PipelineBatching, ::testing::Values(Encoding::Json, Encoding::Cbor, Encoding::Compact),
                          encoding_param_name);
 
 }  // namespace

@@ -78,6 +78,35 @@ TEST_F(Sink, StoresBatchesOfBothEncodingsFromBothTopicLayouts) {
     EXPECT_EQ(temp[1].point.value, twinlink::DatapointValue(json{{"unit", "C"}}));
 }
 
+TEST_F(Sink, StoresCompactBatchesAndDropsTheirRedeliveries) {
+    BatchEncoder enc(Encoding::Compact, "dev-1");
+    for (int i = 0; i < 50; ++i) {
+        enc.add("temp", 1'700'000'000'000 + i * 1000, 21.0 + i * 0.01);
+        enc.add("count", 1'700'000'000'000 + i * 1000, std::int64_t{1000} + i);
+    }
+    enc.add("door", 1'700'000'000'500, true);
+    enc.add("label", 1'700'000'000'600, "ok");
+    enc.add("cfg", 1'700'000'000'700, json{{"unit", "C"}});
+    const std::string compact = enc.finish(twinlink::uuid7(), 1);
+    publish("tl/dev-1/dp", compact);
+    publish("tl/dev-1/dp", compact);
+    publish("tl/dev-1/dp", batch(Encoding::Json, "dev-1", 2, 0, 2));
+
+    ASSERT_TRUE(cloud_->wait_handled(3));
+    const auto stats = cloud_->sink().stats();
+    EXPECT_EQ(stats.batches, 2u);
+    EXPECT_EQ(stats.points, 105u);
+    EXPECT_EQ(stats.duplicates, 1u);
+    EXPECT_EQ(stats.rejected, 0u);
+    EXPECT_EQ(cloud_->store().count("dev-1"), 105u);
+    const auto temp = cloud_->store().query("dev-1", "temp");
+    ASSERT_EQ(temp.size(), 50u);
+    EXPECT_EQ(temp[49].point.value, twinlink::DatapointValue(21.0 + 49 * 0.01));
+    EXPECT_EQ(temp[49].point.timestamp_ms, 1'700'000'049'000);
+    EXPECT_EQ(cloud_->store().query("dev-1", "cfg").at(0).point.value, twinlink::DatapointValue(json{{"unit", "C"}}));
+    EXPECT_EQ(cloud_->store().query("dev-1", "door").at(0).point.value, twinlink::DatapointValue(true));
+}
+
 TEST_F(Sink, DropsRedeliveriesAndKeepsBatchesThatReuseASeq) {
     const std::string first = batch(Encoding::Json, "dev-1", 10, 0, 5);
     publish("tl/dev-1/dp", first);

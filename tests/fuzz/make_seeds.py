@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets whose seeds are binary or many (batch_json,
-batch_cbor, spool_segment, shadow_document, broker_uri, topic, receipt) into corpus/<target>/.
+batch_cbor, batch_compact, spool_segment, shadow_document, broker_uri, topic, receipt) into corpus/<target>/.
 Run it from anywhere; it overwrites only the files it writes. The seeds are committed, so this
 is only needed to change them."""
 import json
@@ -104,6 +104,66 @@ put("batch_cbor", "tagged.cbor", b"\xc1" + cbor(BATCHES["valid"]))
 put("batch_cbor", "huge_array_header.cbor",
     cbor(batch(series={"x": {"t": [0], "v": [1]}})).replace(b"\x81\x00", b"\x9b\xff\xff\xff\xff\xff\xff\xff\xff\x00"))
 
+
+# --- Compact batches (docs/protocol.md, "The compact encoding") ------------------------------
+def uvarint(n):
+    out = b""
+    while n >= 0x80:
+        out += bytes([n & 0x7F | 0x80])
+        n >>= 7
+    return out + bytes([n])
+
+
+def svarint(n):
+    return uvarint(((n << 1) ^ (n >> 63)) & (1 << 64) - 1)
+
+
+def ctext(b):
+    b = b.encode() if isinstance(b, str) else b
+    return uvarint(len(b)) + b
+
+
+def cseries(name, ts, block):
+    """A series with timestamps as an order-1 int-stream (zeros written with a run of 0)."""
+    out = ctext(name) + uvarint(len(ts)) + b"\x01"
+    prev = 0
+    for t in ts:
+        out += svarint(t - prev) + (b"\x00" if t == prev else b"")
+        prev = t
+    return out + block
+
+
+def compact(series, version=1, device="sensor-42", t0=1732460000000, seq=17):
+    return (b"\xd1" + uvarint(version) + ctext(device) + bytes.fromhex(UUID.replace("-", "")) +
+            uvarint(seq) + svarint(t0) + uvarint(len(series)) + b"".join(series))
+
+
+def ints(values):  # order 0
+    return b"\x02\x00" + b"".join(svarint(v) + (b"\x00" if v == 0 else b"") for v in values)
+
+
+COMPACT_TEMP = cseries("temp", [0, 1000, 2001], b"\x01\x02" + ints([2150, 2160, 2175])[1:])
+COMPACT_DOOR = cseries("door", [5, 900], b"\x03\x01\x01\x01")
+COMPACT_LABEL = cseries("label", [9], b"\x04" + ctext("ok"))
+COMPACT_CFG = cseries("cfg", [9], b"\x05" + ctext('{"a":1}'))
+COMPACT_VIB = cseries("vib", [0, 1], b"\x00" + ctext(struct.pack(">d", 0.5) + b"\x00"))
+COMPACT_MIXED = cseries("m", [0, 1, 2], b"\x06\x00\x01\x02" + b"\x01\x01" + ints([15])[1:] +
+                        ints([7]) + b"\x03\x00\x01")
+COMPACT = compact([COMPACT_TEMP, COMPACT_DOOR, COMPACT_LABEL, COMPACT_CFG, COMPACT_VIB, COMPACT_MIXED])
+put("batch_compact", "valid.bin", COMPACT)
+put("batch_compact", "empty.bin", compact([], t0=0))
+put("batch_compact", "one_int.bin", compact([cseries("n", [0], ints([-1]))]))
+put("batch_compact", "truncated.bin", COMPACT[:len(COMPACT) // 2])
+put("batch_compact", "trailing.bin", COMPACT + b"\x00")
+put("batch_compact", "bad_version.bin", compact([COMPACT_TEMP], version=2))
+put("batch_compact", "huge_count.bin", compact([ctext("x") + uvarint(1 << 40) + b"\x00\x00\x00\x03\x01"]))
+put("batch_compact", "huge_string.bin", compact([cseries("s", [0], b"\x04" + uvarint(1 << 33) + b"ab")]))
+put("batch_compact", "long_zero_run.bin", compact([ctext("z") + uvarint(3) + b"\x00\x00\x09" + ints([1, 2, 3])]))
+put("batch_compact", "nan_xor.bin", compact([cseries("v", [0], b"\x00" + ctext(b"\x7f\xf8" + b"\x00" * 6))]))
+put("batch_compact", "deep_object.bin", compact([cseries("o", [0], b"\x05" + ctext("[" * 40 + "]" * 40))]))
+put("batch_compact", "bad_utf8.bin", compact([cseries("s", [0], b"\x04" + ctext(b"\xc3("))]))
+put("batch_compact", "repeated_series.bin", compact([COMPACT_DOOR, COMPACT_DOOR]))
+put("batch_compact", "bad_mixed_kind.bin", compact([cseries("m", [0], b"\x06\x09")]))
 
 # --- Spool segments -------------------------------------------------------------------------
 def crc32c(data, crc=0):

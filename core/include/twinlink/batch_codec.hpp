@@ -18,7 +18,9 @@
 //
 // Values are JSON numbers (an integer is an int64, a number with a fraction or exponent a double),
 // booleans, strings and objects. CBOR encodes the same document with nlohmann's CBOR mapping
-// (definite lengths, doubles as float32 when that is exact, otherwise float64).
+// (definite lengths, doubles as float32 when that is exact, otherwise float64). The compact
+// encoding carries the same batch in bytes made for sensor series (docs/protocol.md, "The compact
+// encoding"): it starts with the byte 0xD1.
 #pragma once
 
 #include <cstddef>
@@ -139,8 +141,9 @@ struct DecodedBatch {
     std::vector<Datapoint> points;
 };
 
-/// Reads a batch in either encoding: JSON when the first byte after optional whitespace is '{',
-/// CBOR when the first byte is a CBOR map. Members it does not know are skipped (at the top level
+/// Reads a batch in any encoding: JSON when the first byte after optional whitespace is '{',
+/// CBOR when the first byte is a CBOR map, compact when it is 0xD1 (a compact batch has no unknown
+/// members, bounds every length by the bytes left, and carries at most 262,144 points). Members it does not know are skipped (at the top level
 /// and in a series), so a newer writer may add some without breaking older readers.
 ///
 /// Made for input from the network: anything else throws Error(ProtocolError) with a message that

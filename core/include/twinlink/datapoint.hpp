@@ -17,9 +17,12 @@ namespace twinlink {
 enum class Encoding : int {
     Json = 0,  ///< readable, the default
     Cbor = 1,  ///< RFC 8949, the same document structure as JSON, smaller for booleans and integers
+    /// Bytes made for sensor series: delta-of-delta timestamps, decimal or XOR-compressed doubles,
+    /// varint integers, run-length booleans; a few bytes per point or less for regular series.
+    Compact = 2,
 };
 
-/// "json" or "cbor". Never null.
+/// "json", "cbor" or "compact". Never null.
 const char* encoding_name(Encoding encoding) noexcept;
 
 /// The value of a datapoint. The alternative held is the type on the wire and survives a round

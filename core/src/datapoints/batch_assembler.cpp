@@ -4,6 +4,8 @@
 
 #include "twinlink/uuid7.hpp"
 
+#include "datapoints/compact_codec.hpp"
+
 namespace twinlink::detail {
 namespace {
 
@@ -25,7 +27,10 @@ BatchAssembler::BatchAssembler(Encoding encoding, std::string device, std::strin
       device_(std::move(device)),
       topic_template_(std::move(topic_template)),
       per_series_(topic_template_.find("{series}") != std::string::npos),
-      limits_(limits) {}
+      limits_(limits) {
+    // A compact batch carries at most kMaxCompactPoints (its decoder's bound).
+    if (encoding_ == Encoding::Compact) limits_.max_points = std::min(limits_.max_points, kMaxCompactPoints);
+}
 
 BatchAssembler::OpenBatch& BatchAssembler::batch_for(const std::string& topic) {
     auto it = open_.find(topic);

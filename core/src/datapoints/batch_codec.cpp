@@ -27,6 +27,7 @@
 #include "twinlink/uuid7.hpp"
 
 #include "common/utf8.hpp"
+#include "datapoints/compact_codec.hpp"
 #include "datapoints/recent_names.hpp"
 
 namespace twinlink {
@@ -323,6 +324,7 @@ const char* encoding_name(Encoding encoding) noexcept {
     switch (encoding) {
         case Encoding::Json: return "json";
         case Encoding::Cbor: return "cbor";
+        case Encoding::Compact: return "compact";
     }
     return "unknown";
 }
@@ -357,6 +359,7 @@ struct Column {
 struct BatchEncoder::Impl {
     Encoding encoding;
     std::string device;
+    std::unique_ptr<detail::CompactEncoder> compact;  // Encoding::Compact keeps its columns there
     std::size_t device_bytes = 0;  // encoded
 
     // Columns stay allocated across batches while their series keep appearing; the keys view the
@@ -578,13 +581,14 @@ struct BatchEncoder::Impl {
 };
 
 BatchEncoder::BatchEncoder(Encoding encoding, std::string device) {
-    if (encoding != Encoding::Json && encoding != Encoding::Cbor)
+    if (encoding != Encoding::Json && encoding != Encoding::Cbor && encoding != Encoding::Compact)
         throw Error(Status::InvalidArgument, "unknown datapoint encoding " +
                                                  std::to_string(static_cast<int>(encoding)));
     if (device.empty()) throw Error(Status::InvalidArgument, "the device id of a batch is empty");
     if (!is_utf8(device))
         throw Error(Status::InvalidArgument, "the device id of a batch is not valid UTF-8");
     impl_ = std::make_unique<Impl>(encoding, std::move(device));
+    if (encoding == Encoding::Compact) impl_->compact = std::make_unique<detail::CompactEncoder>(impl_->device);
 }
 
 BatchEncoder::~BatchEncoder() = default;
@@ -593,8 +597,12 @@ BatchEncoder& BatchEncoder::operator=(BatchEncoder&&) noexcept = default;
 
 Encoding BatchEncoder::encoding() const noexcept { return impl_->encoding; }
 const std::string& BatchEncoder::device() const noexcept { return impl_->device; }
-std::size_t BatchEncoder::points() const noexcept { return impl_->points; }
-std::size_t BatchEncoder::series() const noexcept { return impl_->order.size(); }
+std::size_t BatchEncoder::points() const noexcept {
+    return impl_->compact ? impl_->compact->points() : impl_->points;
+}
+std::size_t BatchEncoder::series() const noexcept {
+    return impl_->compact ? impl_->compact->series() : impl_->order.size();
+}
 
 void BatchEncoder::reject_unsigned(std::string_view series, std::uint64_t value) {
     throw Error(Status::InvalidArgument, "datapoint value " + std::to_string(value) + " for series " +
@@ -604,6 +612,7 @@ void BatchEncoder::reject_unsigned(std::string_view series, std::uint64_t value)
 void BatchEncoder::add(std::string_view series, std::int64_t ts_ms, double value) {
     check_double(series, value);
     Impl& s = *impl_;
+    if (s.compact) return s.compact->add(series, ts_ms, value);
     Column& c = s.column(series);
     s.grow(c);
     if (s.encoding == Encoding::Json) {
@@ -621,6 +630,7 @@ void BatchEncoder::add(std::string_view series, std::int64_t ts_ms, double value
 
 void BatchEncoder::add(std::string_view series, std::int64_t ts_ms, std::int64_t value) {
     Impl& s = *impl_;
+    if (s.compact) return s.compact->add(series, ts_ms, value);
     Column& c = s.column(series);
     s.grow(c);
     if (s.encoding == Encoding::Json) {
@@ -638,6 +648,7 @@ void BatchEncoder::add(std::string_view series, std::int64_t ts_ms, std::int64_t
 
 void BatchEncoder::add(std::string_view series, std::int64_t ts_ms, bool value) {
     Impl& s = *impl_;
+    if (s.compact) return s.compact->add(series, ts_ms, value);
     Column& c = s.column(series);
     s.grow(c);
     if (s.encoding == Encoding::Json) {
@@ -654,6 +665,7 @@ void BatchEncoder::add(std::string_view series, std::int64_t ts_ms, bool value) 
 void BatchEncoder::add(std::string_view series, std::int64_t ts_ms, std::string_view value) {
     check_string(series, value);
     Impl& s = *impl_;
+    if (s.compact) return s.compact->add_string(series, ts_ms, value);
     Column& c = s.column(series);
     s.grow(c);
     if (s.encoding == Encoding::Json) {
@@ -672,6 +684,7 @@ void BatchEncoder::add(std::string_view series, std::int64_t ts_ms, std::string_
 void BatchEncoder::add(std::string_view series, std::int64_t ts_ms, const nlohmann::json& object) {
     check_object(series, object);
     Impl& s = *impl_;
+    if (s.compact) return s.compact->add_object(series, ts_ms, object.dump());
     Column& c = s.column(series);
     s.grow(c);
     if (s.encoding == Encoding::Json) {
@@ -721,6 +734,7 @@ void BatchEncoder::add_many(std::string_view series, const std::int64_t* ts, con
     if (n == 0) return;
     for (std::size_t i = 0; i < n; ++i) check_double(series, values[i]);
     Impl& s = *impl_;
+    if (s.compact) return s.compact->add_many(series, ts, values, n);
     if (s.encoding == Encoding::Json)
         add_values(s, s.column(series), ts, n, kMaxDoubleText,
                    [&](char* out, std::size_t i) { return write_double_text(out, values[i]); });
@@ -733,6 +747,7 @@ void BatchEncoder::add_many(std::string_view series, const std::int64_t* ts, con
                             std::size_t n) {
     if (n == 0) return;
     Impl& s = *impl_;
+    if (s.compact) return s.compact->add_many(series, ts, values, n);
     if (s.encoding == Encoding::Json)
         add_values(s, s.column(series), ts, n, kMaxIntText,
                    [&](char* out, std::size_t i) { return write_int_text(out, values[i]); });
@@ -747,6 +762,7 @@ void BatchEncoder::add(std::string_view series, std::int64_t ts_ms, const Datapo
 
 std::size_t BatchEncoder::size_estimate() const noexcept {
     const Impl& s = *impl_;
+    if (s.compact) return s.compact->size_estimate();
     return s.fixed_bytes() + s.body_bytes + s.t_bytes;
 }
 
@@ -754,6 +770,7 @@ std::string BatchEncoder::finish(std::string_view batch_id, std::uint64_t seq) {
     if (!is_uuid(batch_id))
         throw Error(Status::InvalidArgument, "batch id " + printable(batch_id) + " is not a UUID");
     Impl& s = *impl_;
+    if (s.compact) return s.compact->finish(batch_id, seq);
     const std::size_t estimate = size_estimate();
     std::string out = s.encoding == Encoding::Json ? s.finish_json(batch_id, seq, estimate)
                                                    : s.finish_cbor(batch_id, seq, estimate);
@@ -761,7 +778,10 @@ std::string BatchEncoder::finish(std::string_view batch_id, std::uint64_t seq) {
     return out;
 }
 
-void BatchEncoder::clear() noexcept { impl_->reset(); }
+void BatchEncoder::clear() noexcept {
+    if (impl_->compact) impl_->compact->clear();
+    else impl_->reset();
+}
 
 // =============================================================================================
 // Decoder
@@ -1204,6 +1224,7 @@ DecodedBatch decode_batch(std::string_view bytes) {
            (bytes[first] == ' ' || bytes[first] == '\t' || bytes[first] == '\n' || bytes[first] == '\r'))
         ++first;
     if (first == bytes.size()) malformed(bytes.empty() ? "it is empty" : "it is only whitespace");
+    if (first == 0 && static_cast<unsigned char>(bytes[0]) == detail::kCompactMagic) return detail::decode_compact(bytes);
 
     DecodedBatch out;
     const auto lead = static_cast<unsigned char>(bytes[first]);
@@ -1214,7 +1235,7 @@ DecodedBatch decode_batch(std::string_view bytes) {
     } else {
         char hex[8];
         std::snprintf(hex, sizeof hex, "0x%02x", lead);
-        malformed(std::string("it starts with byte ") + hex + ", neither '{' (JSON) nor a CBOR map");
+        malformed(std::string("it starts with byte ") + hex + ", neither '{' (JSON) nor a CBOR map, nor 0xd1 (compact)");
     }
 
     // The JSON lexer checks UTF-8 itself; nlohmann's CBOR reader does not.
