@@ -11,7 +11,8 @@
 #   make test-node       the Node binding (addon against build/'s libtwinlink), then its node --test suite
 #   make node-pack       the npm tarball with a prebuilt linux-x64 addon, installed and checked in temporary projects
 #   make test-rust       the Rust binding's cargo tests (against build/'s libtwinlink), cargo package, clippy, rustfmt
-#   make bench           build, then scripts/bench and the Python, Node and Rust benchmarks
+#   make bench           build, then scripts/bench, the Python, Node and Rust benchmarks, and their
+#                        charts (scripts/plot-bench: build/bench/*.png)
 #   make fuzz            libFuzzer targets (clang, ASan+UBSan) in build-fuzz/, each for FUZZ_SECONDS (60)
 #   make clean           remove the build directories
 
@@ -174,6 +175,7 @@ bench: build python node
 	cd $(NODE_DIR) && $(NODE_ENV) node bench/bench.js
 	@scripts/bootstrap rust
 	cd $(RUST_DIR) && $(RUST_ENV) cargo run --release --locked -q -p twinlink-bench
+	$(PYTHON) scripts/plot-bench
 
 # Needs nothing installed, so no bootstrap.
 clean:

@@ -32,6 +32,18 @@ double percentile(std::vector<double> v, double p) {
     return v[i];
 }
 
+// The latency at every percentile from 0 to 100, and at 99.9: the round trip's distribution, for
+// the CDF chart of scripts/plot-bench.
+nlohmann::json cdf(std::vector<double> v) {
+    nlohmann::json points = nlohmann::json::array();
+    if (v.empty()) return points;
+    std::sort(v.begin(), v.end());
+    const auto at = [&](double p) { return v[static_cast<std::size_t>(p * double(v.size() - 1))]; };
+    for (int p = 0; p <= 100; ++p) points.push_back({p / 100.0, at(p / 100.0)});
+    points.push_back({0.999, at(0.999)});
+    return points;
+}
+
 ClientOptions options(const std::string& broker, const std::string& id) {
     ClientOptions o;
     o.brokers = {broker};
@@ -98,7 +110,8 @@ Result run_shadow(const std::string& broker, std::size_t devices, std::size_t wi
                    {"in_flight", in_flight},
                    {"p50_ms", percentile(latencies_ms, 0.50)},
                    {"p99_ms", percentile(latencies_ms, 0.99)},
-                   {"rejected", rejected}};
+                   {"rejected", rejected},
+                   {"cdf_ms", cdf(latencies_ms)}};
         lock.unlock();
     }
     ::unlink(db_path.c_str());
