@@ -1,6 +1,7 @@
-// Cost of encoding datapoint batches: ns and bytes per point for JSON and CBOR, for one series of
-// 1000 points and for ten series of 100 points, plus decoding. The baseline, measured in the same
-// run, builds the same document as an nlohmann DOM and serialises it with dump() / to_cbor().
+// Cost of encoding datapoint batches: ns and bytes per point for JSON, CBOR and compact, for one
+// series of 1000 points and for ten series of 100 points, plus decoding. The baseline, measured in
+// the same run, builds the same document as an nlohmann DOM and serialises it with dump() /
+// to_cbor() (compact has none: its row compares with CBOR's).
 //
 //   codec_bench [results.json]
 #include <chrono>
@@ -84,13 +85,13 @@ struct Result {
 
 int main(int argc, char** argv) {
     std::vector<Result> results;
-    std::printf("%-5s %-10s %-15s %13s %10s %13s %15s %14s\n", "enc", "shape", "values", "encode ns/pt",
+    std::printf("%-7s %-10s %-15s %13s %10s %13s %15s %14s\n", "enc", "shape", "values", "encode ns/pt",
                 "bytes/pt", "decode ns/pt", "DOM+dump ns/pt", "DOM bytes/pt");
     for (const bool full_precision : {false, true}) {
         for (const auto& [series, per_series] : {std::pair{1, 1000}, std::pair{10, 100}}) {
             const auto points = make_points(series, per_series, full_precision);
             const double n = static_cast<double>(points.size());
-            for (const Encoding encoding : {Encoding::Json, Encoding::Cbor}) {
+            for (const Encoding encoding : {Encoding::Json, Encoding::Cbor, Encoding::Compact}) {
                 BatchEncoder enc(encoding, "sensor-42");
                 std::string out;
                 const double encode = time_per_call([&] {
@@ -109,7 +110,7 @@ int main(int argc, char** argv) {
                          decode / n,
                          baseline / n,
                          static_cast<double>(baseline_out.size()) / n};
-                std::printf("%-5s %-10s %-15s %13.1f %10.2f %13.1f %15.1f %14.2f\n", r.encoding.c_str(),
+                std::printf("%-7s %-10s %-15s %13.1f %10.2f %13.1f %15.1f %14.2f\n", r.encoding.c_str(),
                             r.shape.c_str(), r.values.c_str(), r.encode_ns, r.bytes, r.decode_ns, r.baseline_ns,
                             r.baseline_bytes);
                 results.push_back(r);
