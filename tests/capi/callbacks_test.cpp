@@ -188,12 +188,16 @@ TEST_F(Callbacks, SleepingCallbackDoesNotStopTraffic) {
     EXPECT_TRUE(eventually([&] { return sleeper.returned.load(); }));
 }
 
-// Frees its own client from inside a callback.
+// Frees its own client from inside a callback, once the test's tl_client_publish has returned:
+// the callback can run before that, and freeing a client that another thread is still calling is
+// the caller's bug (ThreadSanitizer saw the free race with publish's last unlock).
 struct SelfFree {
     tl_client* client = nullptr;
+    std::atomic<bool> published{false};
     std::atomic<bool> freed{false};
     std::atomic<int> destroys{0};
     void free_client() {
+        eventually([&] { return published.load(); });
         tl_client_free(client);
         freed = true;
     }
@@ -212,6 +216,7 @@ TEST_F(Callbacks, FreeFromMessageCallback) {
               TL_OK);
     ASSERT_EQ(tl_client_publish(client.get(), "bye/1", "b", 1, 1, 0, nullptr, nullptr, nullptr, nullptr), TL_OK);
     client.release();  // freed by the callback
+    self_free.published = true;
     EXPECT_TRUE(eventually([&] { return self_free.freed.load(); }));
     EXPECT_TRUE(eventually([&] { return self_free.destroys.load() == 1; }));
 }
@@ -225,6 +230,7 @@ TEST_F(Callbacks, FreeFromPublishCallback) {
                                 SelfFree::destroy, nullptr),
               TL_OK);
     client.release();  // freed by the callback
+    self_free.published = true;
     EXPECT_TRUE(eventually([&] { return self_free.freed.load(); }));
     EXPECT_TRUE(eventually([&] { return self_free.destroys.load() == 1; }));
 }

@@ -44,12 +44,11 @@ public:
 
     static void on_done(const tl_completion* c, void* self_) {
         auto* self = static_cast<Completions*>(self_);
-        {
-            std::lock_guard<std::mutex> lock(self->mutex_);
-            self->done_.push_back({c->operation, c->status, c->message, c->document ? c->document : "",
-                                   c->document != nullptr, std::this_thread::get_id(), self->destroys.load(),
-                                   self->watch ? self->watch->load() : -1});
-        }
+        // Notified under the lock: the test may destroy this as soon as wait_for() returns.
+        std::lock_guard<std::mutex> lock(self->mutex_);
+        self->done_.push_back({c->operation, c->status, c->message, c->document ? c->document : "",
+                               c->document != nullptr, std::this_thread::get_id(), self->destroys.load(),
+                               self->watch ? self->watch->load() : -1});
         self->changed_.notify_all();
     }
     static void destroy(void* self) { static_cast<Completions*>(self)->destroys++; }

@@ -25,10 +25,11 @@ using twinlink::testing::Broker;
 
 constexpr long kMaxGrowthKib = 4 * 1024;
 
-// Under valgrind or AddressSanitizer the resident size measures the tool's own bookkeeping
-// (shadow memory, quarantine), so growth is reported but not judged; the tool judges leaks.
+// Under valgrind, AddressSanitizer or ThreadSanitizer the resident size measures the tool's own
+// bookkeeping (shadow memory, quarantine, access history), so growth is reported but not judged;
+// valgrind and LeakSanitizer judge leaks.
 bool rss_is_meaningful() {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
     return false;
 #elif defined(RUNNING_ON_VALGRIND)
     return RUNNING_ON_VALGRIND == 0;

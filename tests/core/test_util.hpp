@@ -55,10 +55,10 @@ bool wait_until(Pred&& pred, milliseconds timeout = kLong) {
 class Latch {
 public:
     void open() {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            open_ = true;
-        }
+        // Notified under the lock: a waiter that sees open_ may destroy the Latch as soon as it
+        // can take the mutex, so the notification must be over by then (ThreadSanitizer).
+        std::lock_guard<std::mutex> lock(mutex_);
+        open_ = true;
         cv_.notify_all();
     }
     bool wait(milliseconds timeout = kLong) {

@@ -286,7 +286,10 @@ TEST(DatapointStore, BatchesOf5000PointsAreStoredQuickly) {
     RecordProperty("points_per_second", static_cast<int>(rate));
     EXPECT_EQ(store.count("dev-1"), kBatches * kPoints);
     // Far below what it does (a few hundred thousand per second): only a pathology fails this.
+    // Not judged under ThreadSanitizer, which slows SQLite's inserts below it (15,000/s measured).
+#if !defined(__SANITIZE_THREAD__)
     EXPECT_GT(rate, 20000.0);
+#endif
 }
 
 }  // namespace
