@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
 export type LogLevel = 'error' | 'warning' | 'info' | 'debug';
-export type Encoding = 'json' | 'cbor';
+export type Encoding = 'json' | 'cbor' | 'compact';
 export type Backpressure = 'drop-oldest' | 'drop-newest' | 'block';
 export type Delivery = 'receipt' | 'broker';
 export type Fsync = 'every-batch' | 'interval' | 'never';

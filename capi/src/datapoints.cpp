@@ -17,6 +17,7 @@ namespace {
 
 static_assert(TL_ENCODING_JSON == static_cast<int>(Encoding::Json));
 static_assert(TL_ENCODING_CBOR == static_cast<int>(Encoding::Cbor));
+static_assert(TL_ENCODING_COMPACT == static_cast<int>(Encoding::Compact));
 static_assert(TL_BACKPRESSURE_DROP_OLDEST == static_cast<int>(BackpressurePolicy::DropOldest));
 static_assert(TL_BACKPRESSURE_DROP_NEWEST == static_cast<int>(BackpressurePolicy::DropNewest));
 static_assert(TL_BACKPRESSURE_BLOCK == static_cast<int>(BackpressurePolicy::Block));
@@ -52,7 +53,7 @@ tl_status tl_datapoint_options_set_encoding(tl_datapoint_options* options, tl_en
     return guard(__func__, [&] {
         auto& o = deref(options, "options");
         const int value = raw_enum(encoding);
-        if (value != TL_ENCODING_JSON && value != TL_ENCODING_CBOR)
+        if (value != TL_ENCODING_JSON && value != TL_ENCODING_CBOR && value != TL_ENCODING_COMPACT)
             invalid("encoding " + std::to_string(value) + " is not a tl_encoding");
         o.core.encoding = static_cast<twinlink::Encoding>(value);
     });

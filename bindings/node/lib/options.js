@@ -9,7 +9,7 @@ const native = require('./native');
 const v = require('./validate');
 
 const Profile = { twinlink: 0, aws: 1 };
-const Encoding = { json: 0, cbor: 1 };
+const Encoding = { json: 0, cbor: 1, compact: 2 };
 const Backpressure = { 'drop-oldest': 0, 'drop-newest': 1, block: 2 };
 const Fsync = { 'every-batch': 0, interval: 1, never: 2 };
 const Overflow = { 'reject-new': 0, 'drop-oldest': 1 };

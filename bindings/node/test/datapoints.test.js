@@ -45,6 +45,25 @@ test('record() and recordMany() reach the sink, confirmed by its receipts', asyn
   }
 });
 
+test("encoding 'compact' batches reach the sink", async () => {
+  const dev = await Device.connect(uniqueId('dp-compact'), { broker: env.broker.uri, encoding: 'compact' });
+  try {
+    const t0 = Date.now() - 60000;
+    const values = Float64Array.from({ length: 500 }, (_, i) => 20 + i / 100);
+    const times = BigInt64Array.from({ length: 500 }, (_, i) => BigInt(t0 + i * 1000));
+    dev.datapoints.recordMany('temp', values, times);
+    dev.datapoints.record('on', true, t0);
+    dev.datapoints.record('mode', 'eco', t0 + 1);
+    await dev.datapoints.flush();
+    const stats = dev.datapoints.stats();
+    assert.equal(stats.confirmedPoints, 502);
+    assert.equal(storedPoints(dev.id, 'temp').length, 500);
+    assert.match(storedPoints(dev.id, 'mode')[0], /"eco"/);
+  } finally {
+    await dev.close();
+  }
+});
+
 test("delivery 'broker' counts a batch delivered at the PUBACK, for a plain MQTT subscriber", async () => {
   const id = uniqueId('dp-broker');
   const subscriber = await mqtt.connectAsync(env.broker.uri, { clean: true });

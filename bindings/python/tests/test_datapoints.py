@@ -52,6 +52,31 @@ def test_record_n_points_exactly_once(broker, cloud, device_id):
         collector.close()
 
 
+def test_compact_encoding_reaches_the_store(broker, cloud, device_id):
+    with twinlink.Device(device_id, broker=broker.uri, encoding="compact") as dev:
+        dp = dev.datapoints
+        t0 = int(time.time() * 1000) - 600000
+        for i in range(500):
+            dp.record("temp", 20 + i / 100, t0 + i * 1000)
+            dp.record("n", i, t0 + i * 1000)
+        dp.record("on", True, t0)
+        dp.record("mode", "eco", t0)
+        dp.flush(timeout=TIMEOUT)
+        stats = dp.stats()
+        assert stats.recorded == 1002 and stats.acked_points == 1002 and stats.dropped_points == 0
+    assert twinlink.Encoding.parse("compact", "encoding") == twinlink.Encoding.COMPACT == 2
+    if cloud.stores_datapoints():
+        lines = wait_until(
+            lambda: (lambda got: got if got is not None and len(got) >= 500 else None)(
+                stored_points(cloud, device_id, "temp")
+            ),
+            TIMEOUT,
+            interval=0.2,
+            what="all points in the store",
+        )
+        assert sorted(round(float(line.split()[-1]), 2) for line in lines) == [round(20 + i / 100, 2) for i in range(500)]
+
+
 def test_exactly_once_when_the_connection_drops(broker, cloud, device_id):
     """The device's connection is cut while batches are in flight (the sink's is not): batches
     whose acknowledgement was lost are sent again, and the sink stores each point once."""

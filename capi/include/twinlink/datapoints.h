@@ -23,7 +23,15 @@ typedef struct tl_datapoint_options tl_datapoint_options;
 /* Timestamp argument meaning "now" (taken inside the call). */
 #define TL_NOW INT64_MIN
 
-typedef enum tl_encoding { TL_ENCODING_JSON = 0, TL_ENCODING_CBOR = 1 } tl_encoding;
+/* How batches are written (docs/protocol.md, "Datapoints"). */
+typedef enum tl_encoding {
+    TL_ENCODING_JSON = 0, /* readable JSON document, the default */
+    TL_ENCODING_CBOR = 1, /* the same document in CBOR (RFC 8949) */
+    /* Compressed columns for sensor series: delta-of-delta timestamps, doubles as scaled decimal
+     * integers or XOR bits, varint integers, run-length booleans (a few bytes per point or less
+     * for regular series). At most 262,144 points per batch. */
+    TL_ENCODING_COMPACT = 2
+} tl_encoding;
 
 typedef enum tl_backpressure {
     TL_BACKPRESSURE_DROP_OLDEST = 0, /* the oldest unacknowledged batch is discarded (reported) */

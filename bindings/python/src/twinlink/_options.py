@@ -60,7 +60,7 @@ class DatapointOptions(TypedDict, total=False):
     """Options of a datapoint pipeline."""
 
     datapoint_topic: str  #: default "{prefix}/{device}/dp"; "{series}" gives each series its own topic
-    encoding: Union[Encoding, str]  #: "json" (default) or "cbor"
+    encoding: Union[Encoding, str]  #: "json" (default), "cbor" or "compact"
     batch_max_points: int  #: default 5000
     batch_max_bytes: int  #: encoded bytes, default 65536
     batch_linger: float  #: seconds a batch stays open after its first point, default 0.5

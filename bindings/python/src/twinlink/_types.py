@@ -64,6 +64,7 @@ class Encoding(_Choice):
 
     JSON = 0
     CBOR = 1
+    COMPACT = 2  #: compressed columns for sensor series (docs/protocol.md, "The compact encoding")
 
 
 class Backpressure(_Choice):

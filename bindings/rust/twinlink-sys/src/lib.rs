@@ -152,6 +152,7 @@ pub const TL_NOW: i64 = i64::MIN;
 pub type tl_encoding = c_uint;
 pub const TL_ENCODING_JSON: tl_encoding = 0;
 pub const TL_ENCODING_CBOR: tl_encoding = 1;
+pub const TL_ENCODING_COMPACT: tl_encoding = 2;
 
 pub type tl_backpressure = c_uint;
 pub const TL_BACKPRESSURE_DROP_OLDEST: tl_backpressure = 0;

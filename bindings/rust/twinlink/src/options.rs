@@ -93,6 +93,9 @@ pub enum Encoding {
     Json,
     /// CBOR (RFC 8949): smaller, and `twinlink serve` decodes it the same way.
     Cbor,
+    /// Compressed columns for sensor series (delta-of-delta timestamps, decimal or XOR doubles,
+    /// varint integers, run-length booleans): a few bytes per point or less for regular series.
+    Compact,
 }
 
 /// When a datapoint batch counts as delivered and leaves the device.
@@ -440,6 +443,7 @@ impl DatapointConfig {
                 let encoding = match encoding {
                     Encoding::Json => sys::TL_ENCODING_JSON,
                     Encoding::Cbor => sys::TL_ENCODING_CBOR,
+                    Encoding::Compact => sys::TL_ENCODING_COMPACT,
                 };
                 check(sys::tl_datapoint_options_set_encoding(raw, encoding))?;
             }

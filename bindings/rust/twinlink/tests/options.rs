@@ -177,6 +177,31 @@ fn cbor_batches_on_a_custom_topic_with_small_batches_are_stored_by_the_cloud() {
 }
 
 #[test]
+fn compact_batches_of_every_value_type_are_stored_by_the_cloud() {
+    let broker = Broker::start();
+    let cloud = Cloud::start(&broker);
+    let id = device_id("compact");
+    let device = Device::builder(&id)
+        .broker(broker.uri())
+        .encoding(Encoding::Compact)
+        .connect(TIMEOUT)
+        .unwrap();
+    let points = device.datapoints().unwrap();
+    for i in 0..100i64 {
+        points.record("n", i).unwrap();
+        points.record("temp", 21.0 + i as f64 / 100.0).unwrap();
+    }
+    points.record("on", true).unwrap();
+    points.record("mode", "eco").unwrap();
+    points.flush(TIMEOUT).unwrap();
+    let stats = points.stats().unwrap();
+    assert_eq!(stats.confirmed_points, 202, "{stats:?}");
+    assert_eq!(cloud.stored_points(&id, "n").len(), 100);
+    assert_eq!(cloud.stored_points(&id, "temp").len(), 100);
+    assert_eq!(cloud.stored_points(&id, "mode").len(), 1);
+}
+
+#[test]
 fn datapoint_topic_prefix_and_broker_delivery_are_used() {
     let broker = Broker::start();
     let watcher = observer(&broker);
