@@ -708,31 +708,45 @@ namespace {
 template <class Impl, class Column, class Write>
 void add_values(Impl& s, Column& c, const std::int64_t* ts, std::size_t n, std::size_t max_bytes, Write write) {
     const bool json = s.encoding == Encoding::Json;
+    const std::size_t had = c.ts.size();
     std::string& text = c.text;
     const std::size_t before = text.size();
     text.resize(before + n * (max_bytes + 1));
     char* const base = text.data();
     char* out = base + before;
-    std::size_t commas = 0;  // counted by grow() already
     for (std::size_t i = 0; i < n; ++i) {
-        s.grow(c);
-        if (json && !c.ts.empty()) {
-            *out++ = ',';
-            ++commas;
-        }
+        if (json && had + i > 0) *out++ = ',';
         out = write(out, i);
-        s.note_timestamp(c, ts[i]);
     }
     const auto after = static_cast<std::size_t>(out - base);
     text.resize(after);
-    s.body_bytes += after - before - commas;
+    // What grow() would have counted point by point: a ',' in "t" for each ',' written in "v"
+    // (JSON), or the growth of the two array heads (CBOR).
+    if (json) s.body_bytes += (after - before) + (n - (had == 0 ? 1 : 0));
+    else s.body_bytes += (after - before) + 2 * (cbor_head(had + n) - cbor_head(had));
+    c.ts.reserve(had + n);
+    for (std::size_t i = 0; i < n; ++i) s.note_timestamp(c, ts[i]);
+}
+
+// Whether every value is finite, in a loop the compiler can vectorise (a value is not finite when
+// its exponent bits are all ones).
+bool all_finite(const double* values, std::size_t n) {
+    constexpr std::uint64_t kExponent = 0x7FF0000000000000ull;
+    std::uint64_t bad = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        std::uint64_t bits;
+        std::memcpy(&bits, &values[i], sizeof bits);
+        bad |= static_cast<std::uint64_t>((bits & kExponent) == kExponent);
+    }
+    return bad == 0;
 }
 
 }  // namespace
 
 void BatchEncoder::add_many(std::string_view series, const std::int64_t* ts, const double* values, std::size_t n) {
     if (n == 0) return;
-    for (std::size_t i = 0; i < n; ++i) check_double(series, values[i]);
+    if (!all_finite(values, n))
+        for (std::size_t i = 0; i < n; ++i) check_double(series, values[i]);  // throws for the first one
     Impl& s = *impl_;
     if (s.compact) return s.compact->add_many(series, ts, values, n);
     if (s.encoding == Encoding::Json)
