@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import array
+import contextlib
 import json
 import os
 import platform
@@ -24,7 +25,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 REPO = Path(__file__).resolve().parents[3]
 BROKER_SCRIPT = REPO / "scripts" / "broker"
@@ -132,12 +133,15 @@ def point_payload(i: int) -> bytes:
     return json.dumps({"t": 1_700_000_000_000 + i, "v": 20.0 + (i % 100) * 0.01}).encode()
 
 
-def bench_paho(port: int, points: int, inflight: int) -> Dict[str, float]:
+@contextlib.contextmanager
+def paho_client(port: int, name: str, inflight: int) -> Iterator[Tuple[Any, threading.Semaphore]]:
+    """A connected paho-mqtt client with its network thread running, and a semaphore released once
+    per PUBACK."""
     import paho.mqtt.client as mqtt
 
     acked = threading.Semaphore(0)
     connected = threading.Event()
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-paho-{os.getpid()}")
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-{name}-{os.getpid()}")
     client.max_inflight_messages_set(inflight)
     client.max_queued_messages_set(0)
     client.on_connect = lambda c, u, f, rc, p: connected.set()
@@ -147,39 +151,35 @@ def bench_paho(port: int, points: int, inflight: int) -> Dict[str, float]:
     try:
         if not connected.wait(WAIT):
             raise SystemExit("bench: paho-mqtt did not connect")
-        payloads = [point_payload(i) for i in range(points)]
-
-        def run() -> int:
-            for payload in payloads:
-                client.publish("bench/paho", payload, qos=1)
-            for _ in range(points):
-                if not acked.acquire(timeout=WAIT):
-                    raise SystemExit("bench: paho-mqtt PUBACKs missing")
-            return points
-
-        return timed(run)
+        yield client, acked
     finally:
         client.loop_stop()
         client.disconnect()
 
 
+def wait_acks(acked: threading.Semaphore, messages: int) -> None:
+    for _ in range(messages):
+        if not acked.acquire(timeout=WAIT):
+            raise SystemExit("bench: paho-mqtt PUBACKs missing")
+
+
+def bench_paho(port: int, points: int, inflight: int) -> Dict[str, float]:
+    with paho_client(port, "paho", inflight) as (client, acked):
+        payloads = [point_payload(i) for i in range(points)]
+
+        def run() -> int:
+            for payload in payloads:
+                client.publish("bench/paho", payload, qos=1)
+            wait_acks(acked, points)
+            return points
+
+        return timed(run)
+
+
 def bench_paho_batched(port: int, points: int, batch: int, inflight: int) -> Dict[str, float]:
     """What a competent engineer writes without twinlink: each point (a timestamp taken from the
     clock and a value) appended to a list, sent as one JSON message of `batch` points at QoS 1."""
-    import paho.mqtt.client as mqtt
-
-    acked = threading.Semaphore(0)
-    connected = threading.Event()
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-paho-batched-{os.getpid()}")
-    client.max_inflight_messages_set(inflight)
-    client.max_queued_messages_set(0)
-    client.on_connect = lambda c, u, f, rc, p: connected.set()
-    client.on_publish = lambda c, u, mid, rc, p: acked.release()
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    try:
-        if not connected.wait(WAIT):
-            raise SystemExit("bench: paho-mqtt did not connect")
+    with paho_client(port, "paho-batched", inflight) as (client, acked):
 
         def run() -> int:
             now = time.time
@@ -195,15 +195,10 @@ def bench_paho_batched(port: int, points: int, batch: int, inflight: int) -> Dic
             if pending:
                 client.publish("bench/paho-batched", dumps({"series": "temp", "points": pending}), qos=1)
                 messages += 1
-            for _ in range(messages):
-                if not acked.acquire(timeout=WAIT):
-                    raise SystemExit("bench: paho-mqtt PUBACKs missing")
+            wait_acks(acked, messages)
             return points
 
         return timed(run)
-    finally:
-        client.loop_stop()
-        client.disconnect()
 
 
 def bench_awscrt(port: int, points: int) -> Optional[Dict[str, float]]:
