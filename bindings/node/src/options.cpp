@@ -155,7 +155,7 @@ void InitOptions(Napi::Env env, Napi::Object exports) {
     });
     Set(env, exports, "datapointOptionsSetEncoding", [](Info info) {
         Check(info.Env(), tl_datapoint_options_set_encoding(DatapointOpts(info),
-                                                            static_cast<tl_encoding>(Int(info, 1, "encoding", 0, 1))));
+                                                            static_cast<tl_encoding>(Int(info, 1, "encoding", 0, TL_ENCODING_COMPACT))));
     });
     Set(env, exports, "datapointOptionsSetBatchLimits", [](Info info) {
         Check(info.Env(), tl_datapoint_options_set_batch_limits(DatapointOpts(info), Size(info, 1, "batch.maxPoints"),
