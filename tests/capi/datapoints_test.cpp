@@ -155,13 +155,14 @@ TEST_F(OfflineDatapoints, NullHandlesAndArguments) {
 
 TEST_F(OfflineDatapoints, ValuesOutsideTheEnumsAndBadOptions) {
     const DatapointOptions o = make_datapoint_options();
-    EXPECT_INVALID(tl_datapoint_options_set_encoding, raw_set_encoding(o.get(), 2), "encoding 2");
+    EXPECT_INVALID(tl_datapoint_options_set_encoding, raw_set_encoding(o.get(), 3), "encoding 3");
     EXPECT_INVALID(tl_datapoint_options_set_encoding, raw_set_encoding(o.get(), -1), "encoding -1");
     EXPECT_INVALID(tl_datapoint_options_set_backpressure, raw_set_backpressure(o.get(), 3, 10), "policy 3");
     EXPECT_INVALID(tl_datapoint_options_set_backpressure, raw_set_backpressure(o.get(), -7, 10), "policy -7");
     EXPECT_INVALID(tl_datapoint_options_set_spool, raw_set_spool(o.get(), "spool", 1 << 20, 3, 10), "fsync 3");
     EXPECT_INVALID(tl_datapoint_options_set_spool, raw_set_spool(o.get(), "spool", 1 << 20, 1000, 10), "fsync 1000");
     EXPECT_EQ(raw_set_encoding(o.get(), TL_ENCODING_CBOR), TL_OK);
+    EXPECT_EQ(raw_set_encoding(o.get(), TL_ENCODING_COMPACT), TL_OK);
 
     EXPECT_INVALID(tl_datapoint_options_set_batch_limits, tl_datapoint_options_set_batch_limits(o.get(), 0, 1024, 10),
                    "max_points");

@@ -110,8 +110,10 @@ public:
     /// earliest one so far, the bound is within about 1% of the real size for batches of 50 points or
     /// more. A point earlier than all before it moves t0 and so every offset; those are then bounded
     /// by the widest offset until a recount (amortised O(1) per point), which in the worst orders
-    /// measured leaves the bound up to 13% high. Close the batch before adding a point would take it
-    /// past the transport's limit.
+    /// measured leaves the bound up to 13% high. For Encoding::Compact the bound is a worst case
+    /// (21 bytes for a number, 12 for a boolean, 21 plus its length for a string or object, about
+    /// 100 per series): a batch of regular sensor series compresses to a fraction of it. Close the
+    /// batch before adding a point would take it past the transport's limit.
     std::size_t size_estimate() const noexcept;
 
     /// Encodes the batch with id `batch_id` (a UUID, see is_uuid(); else Error(InvalidArgument)) and
