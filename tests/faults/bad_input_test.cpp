@@ -5,6 +5,7 @@
 // lists the same rows. tests/cloud/shadow_e2e_test.cpp and tests/datapoints_e2e/sink_test.cpp
 // cover the commonest of these one by one; here every field gets its wrong types.
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
