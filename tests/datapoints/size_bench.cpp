@@ -10,7 +10,7 @@
 // temp, vibration, counter and door together as a device batches them (5000 points or 64 KiB per
 // batch, whichever comes first; 60 s of data). Deterministic: no timing.
 //
-//   size_bench [results.json]
+//   size_bench [sizes.json]      (scripts/bench writes build/bench/sizes.json, scripts/plot-bench draws it)
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -124,20 +124,20 @@ int main(int argc, char** argv) {
     constexpr std::size_t kTogether = 60;
     const auto all = make_series(1200, kTogether);  // 1200 points of each 1 Hz series, 60000 of vibration
     const Encoding encodings[] = {Encoding::Json, Encoding::Cbor, Encoding::Compact};
-    nlohmann::json report = {{"alone", nlohmann::json::array()}, {"together", nlohmann::json::array()}};
+    // "series": one row per series and encoding (what scripts/plot-bench draws); "together": the mix.
+    nlohmann::json report = {{"series", nlohmann::json::array()}, {"together", nlohmann::json::array()}};
 
     std::printf("bytes per point, each series alone in batches of 1000 points (envelope included)\n");
     std::printf("%-12s %8s %8s %8s %8s\n", "series", "points", "json", "cbor", "compact");
     for (const auto& s : all) {
         std::printf("%-12s %8zu", s.name.c_str(), s.points.size());
-        nlohmann::json row = {{"series", s.name}, {"points", s.points.size()}};
         for (const Encoding e : encodings) {
             const double per_point = static_cast<double>(alone(e, s, 1000)) / static_cast<double>(s.points.size());
             std::printf(" %8.2f", per_point);
-            row[twinlink::encoding_name(e)] = per_point;
+            report["series"].push_back({{"series", s.name}, {"encoding", twinlink::encoding_name(e)},
+                                        {"points", s.points.size()}, {"bytes_per_point", per_point}});
         }
         std::printf("\n");
-        report["alone"].push_back(row);
     }
 
     std::printf("\nall series together (temp, vibration, counter, door), %zu s, batches of <= 5000 points / 64 KiB\n",
