@@ -16,6 +16,7 @@
 #   make bench           build, then scripts/bench, the Python, Node and Rust benchmarks, and their
 #                        charts (scripts/plot-bench: build/bench/*.png)
 #   make fuzz            libFuzzer targets (clang, ASan+UBSan) in build-fuzz/, each for FUZZ_SECONDS (60)
+#   make deb             Debian packages in build-deb/deb/, lintian, then installed, tried and removed (root)
 #   make clean           remove the build directories
 
 SHELL := /bin/bash
@@ -219,6 +220,22 @@ bench: build python node
 	@scripts/bootstrap rust
 	cd $(RUST_DIR) && $(RUST_ENV) cargo run --release --locked -q -p twinlink-bench
 	$(PYTHON) scripts/plot-bench
+
+# The Debian packages libtwinlink0, libtwinlink-dev and twinlink-tools (CPack, packaging/CMakeLists.txt)
+# from a build configured for /usr, in $(DEB_BUILD_DIR)/deb/. lintian fails on errors and lists its
+# warnings; then packaging/deb/check-debs installs them on this machine (as root), builds and runs
+# the C examples against them and removes them again. Not part of `make test`.
+DEB_BUILD_DIR := build-deb
+.PHONY: deb
+deb: bootstrap
+	@scripts/bootstrap deb
+	@$(call configure,$(DEB_BUILD_DIR),-DCMAKE_INSTALL_PREFIX=/usr -DTWINLINK_BUILD_TESTS=OFF -DTWINLINK_BUILD_EXAMPLES=OFF)
+	cmake --build $(DEB_BUILD_DIR) -j$(JOBS)
+	rm -rf $(DEB_BUILD_DIR)/deb
+	cd $(DEB_BUILD_DIR) && cpack -G DEB -B deb
+	rm -rf $(DEB_BUILD_DIR)/deb/_CPack_Packages
+	lintian --fail-on error --display-level '>=warning' $(DEB_BUILD_DIR)/deb/*.deb
+	packaging/deb/check-debs $(DEB_BUILD_DIR)/deb
 
 # Needs nothing installed, so no bootstrap.
 clean:
