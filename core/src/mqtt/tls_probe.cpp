@@ -106,31 +106,32 @@ std::string not_after(SSL* ssl) {
 // The server certificate failed verification with `result` (an X509_V_ERR_* value).
 std::string server_certificate_refused(long result, SSL* ssl, const BrokerUri& broker) {
     const std::string reason = X509_verify_cert_error_string(result);
+    const std::string failed = "server certificate verification failed: ";
     switch (result) {
     case X509_V_ERR_CERT_HAS_EXPIRED: {
         const std::string until = not_after(ssl);
-        return "the server certificate has expired" + (until.empty() ? "" : " (valid until " + until + ")") +
+        return failed + "the certificate has expired" + (until.empty() ? "" : " (valid until " + until + ")") +
                " [" + reason + "]";
     }
     case X509_V_ERR_CERT_NOT_YET_VALID:
-        return "the server certificate is not valid yet (check the device's clock) [" + reason + "]";
+        return failed + "the certificate is not valid yet (check the device's clock) [" + reason + "]";
     case X509_V_ERR_HOSTNAME_MISMATCH:
     case X509_V_ERR_IP_ADDRESS_MISMATCH:
-        return "the server certificate does not name '" + broker.host +
+        return failed + "the certificate does not name '" + broker.host +
                "' (connect by a name the certificate holds, or turn off tls.verify_hostname) [" + reason + "]";
     case X509_V_ERR_CERT_REVOKED:
-        return "the server certificate has been revoked [" + reason + "]";
+        return failed + "the certificate has been revoked [" + reason + "]";
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-        return "the server certificate chain ends in a self-signed certificate that tls.ca_file does not "
-               "trust [" + reason + "]";
+        return failed + "the chain ends in a self-signed certificate that tls.ca_file does not trust [" + reason +
+               "]";
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
     case X509_V_ERR_CERT_UNTRUSTED:
-        return "the server certificate is not signed by a CA in tls.ca_file [" + reason + "]";
+        return failed + "the certificate is not signed by a CA in tls.ca_file [" + reason + "]";
     default:
-        return "the server certificate was not accepted [" + reason + "]";
+        return failed + "[" + reason + "]";
     }
 }
 

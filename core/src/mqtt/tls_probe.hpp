@@ -17,8 +17,8 @@
 
 namespace twinlink::detail {
 
-/// A sentence naming the check that refused the handshake with `broker` ("the server certificate
-/// has expired ..."), or nothing when the probe's handshake succeeds, the broker cannot be
+/// A sentence naming the check that refused the handshake with `broker` ("server certificate
+/// verification failed: the certificate has expired ..."), or nothing when the probe's handshake succeeds, the broker cannot be
 /// reached, or the reason is not one it knows. Blocks for at most about 2 x `timeout`.
 std::optional<std::string> diagnose_tls_failure(const BrokerUri& broker, const TlsOptions& tls,
                                                 std::chrono::milliseconds timeout) noexcept;
