@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "broker.hpp"
+#include "tcp_proxy.hpp"
 #include "test_util.hpp"
 #include "twinlink/client.hpp"
 
@@ -296,6 +297,49 @@ TEST_P(PubSub, ManyMessagesArriveInPublishOrder) {
     const auto got = inbox.payloads();
     ASSERT_EQ(got.size(), static_cast<std::size_t>(n));
     for (int i = 0; i < n; ++i) ASSERT_EQ(got[i], std::to_string(i)) << "at position " << i;
+}
+
+TEST_P(PubSub, AcknowledgementsHandOffAQueueLongerThanTheInflightWindow) {
+    // Two in flight, 300 queued: only acknowledgements free the slots, so each one must lead to
+    // the next hand-off.
+    auto sub = connected();
+    ClientOptions o = opts();
+    o.max_inflight = 2;
+    auto pub = connected(o);
+    const std::string topic = test_topic();
+    Inbox inbox;
+    sub->subscribe(topic, 1, inbox.handler());
+    const int n = 300;
+    Completions done;
+    for (int i = 0; i < n; ++i) pub->publish(topic, std::to_string(i), 1, false, done.callback());
+    ASSERT_TRUE(done.wait_count(n)) << done.size() << " of " << n << " completed";
+    EXPECT_EQ(done.count(Status::Ok), static_cast<std::size_t>(n)) << done.summary();
+    EXPECT_EQ(pub->stats().inflight, 0u);
+    EXPECT_EQ(pub->stats().queued_messages, 0u);
+    ASSERT_TRUE(inbox.wait_count(n)) << "received " << inbox.size();
+    const auto got = inbox.payloads();
+    for (int i = 0; i < n; ++i) ASSERT_EQ(got[i], std::to_string(i)) << "at position " << i;
+}
+
+TEST_P(PubSub, DisconnectReturnsWhenTheLastAcknowledgementArrives) {
+    // The acknowledgements come through a proxy that holds each chunk 100 ms, so disconnect()
+    // starts with messages in flight and must be woken by the last acknowledgement, not by its
+    // timeout.
+    TcpProxy proxy(broker_.port());
+    proxy.set_delay(std::chrono::milliseconds(100));
+    ClientOptions o = options_for(proxy.uri());
+    o.mqtt_version = GetParam();
+    auto pub = connected(o);
+    const int n = 50;
+    Completions done;
+    for (int i = 0; i < n; ++i) pub->publish(test_topic(), std::to_string(i), 1, false, done.callback());
+    ASSERT_GT(pub->stats().inflight + pub->stats().queued_messages, 0u) << "nothing left in flight to wait for";
+    const auto started = std::chrono::steady_clock::now();
+    pub->disconnect(std::chrono::seconds(60));
+    const auto waited = std::chrono::steady_clock::now() - started;
+    EXPECT_LT(waited, std::chrono::seconds(30)) << "disconnect waited for its timeout, not for the acknowledgements";
+    ASSERT_TRUE(done.wait_count(n)) << done.size() << " of " << n << " completed";
+    EXPECT_EQ(done.count(Status::Ok), static_cast<std::size_t>(n)) << done.summary();
 }
 
 TEST_P(PubSub, StatsCountMessagesAndBytes) {

@@ -193,6 +193,7 @@ private:
     bool lost_ = false;            // Paho reported the connection gone
     std::string lost_cause_;
     bool pump_ = false;            // slots freed: the connection thread should hand off more
+    int drain_waiters_ = 0;        // disconnect() calls waiting for the outbox and in-flight to empty
     std::string tls_error_;        // from Paho's TLS error callback during the current attempt
     std::uint64_t failures_ = 0;   // failed attempts since start()
     detail::ConnectFailure last_failure_{Status::Ok, ""};
