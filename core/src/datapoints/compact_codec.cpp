@@ -14,6 +14,7 @@
 #include "twinlink/uuid7.hpp"
 
 #include "common/utf8.hpp"
+#include "shadow/json_nesting.hpp"
 
 namespace twinlink::detail {
 namespace {
@@ -694,22 +695,8 @@ void read_bools(Reader& r, std::size_t n, const std::string& what, std::vector<D
 // An object value's JSON text: nesting is counted before parsing, so that neither the parser nor
 // the value's destructor goes deeper than kMaxValueDepth.
 nlohmann::json read_object(std::string_view text, const std::string& what) {
-    int depth = 0;
-    bool in_string = false;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (in_string) {
-            if (c == '\\') ++i;
-            else if (c == '"') in_string = false;
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > kMaxValueDepth)
-                malformed(what + ": a value is nested deeper than " + std::to_string(kMaxValueDepth) + " levels");
-        } else if (c == '}' || c == ']') {
-            --depth;
-        }
-    }
+    if (json_nesting_exceeds(text, static_cast<std::size_t>(kMaxValueDepth)))
+        malformed(what + ": a value is nested deeper than " + std::to_string(kMaxValueDepth) + " levels");
     nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) malformed(what + ": an object value is not valid JSON");
     if (!j.is_object()) malformed(what + ": a value is JSON but not an object");
