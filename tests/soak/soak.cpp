@@ -10,15 +10,20 @@
 //
 // Every --sample-every seconds a CSV row records this process's VmRSS (/proc/self/status), open
 // descriptors (/proc/self/fd) and threads (/proc/self/task), the same of serve, and the counters.
+// For this process it also records what glibc's allocator says: the bytes in use (mallinfo2) and
+// the number of malloc arenas (malloc_info). RSS counts pages the allocator keeps after they were
+// freed, and glibc gives a thread a new arena of its own when arenas are contended: a step in RSS
+// with the bytes in use flat is the allocator's, a rise of the bytes in use is a leak.
 // At the end the device stops recording, waits until every batch is confirmed, serve is stopped,
 // and its database is read.
 //
-// It fails (exit 1) when, after the warm-up, the device's RSS, descriptors or threads grew beyond
-// their tolerance (median of the last third of the samples against the median of the first third
-// for RSS; the largest value of each third for descriptors and threads), when the database does
+// It fails (exit 1) when, after the warm-up, the device's RSS, heap in use, descriptors or threads
+// grew beyond their tolerance (median of the last third of the samples against the median of the
+// first third for RSS and heap; the largest value of each third for descriptors and threads), when the database does
 // not hold exactly the points recorded (the counter series must be 0..N-1, each once), when the
 // device dropped a point, or when the shadow does not converge on the last desired rate.
 #include <dirent.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -30,6 +35,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -62,6 +68,7 @@ struct Settings {
     std::string serve;  // path of the twinlink tool
     std::string csv = "soak.csv";
     long rss_tolerance_kib = 4096;
+    long heap_tolerance_kib = 1024;
     long fd_tolerance = 2;
     long thread_tolerance = 2;
 };
@@ -88,7 +95,7 @@ void usage() {
     std::fprintf(stderr,
                  "usage: twinlink_soak --serve PATH [--duration 2m] [--warmup D] [--restart-every 45s]\n"
                  "                     [--sample-every 5s] [--csv FILE] [--rss-tolerance-kib 4096]\n"
-                 "                     [--fd-tolerance 2] [--thread-tolerance 2]\n"
+                 "                     [--heap-tolerance-kib 1024] [--fd-tolerance 2] [--thread-tolerance 2]\n"
                  "  --serve      the twinlink tool, run as `PATH serve`\n"
                  "  durations    90s, 30m, 2h; the warm-up defaults to a quarter of --duration, at most 60 s\n");
 }
@@ -110,6 +117,7 @@ Settings parse_args(int argc, char** argv) {
         else if (key == "--serve") s.serve = value;
         else if (key == "--csv") s.csv = value;
         else if (key == "--rss-tolerance-kib") s.rss_tolerance_kib = std::stol(value);
+        else if (key == "--heap-tolerance-kib") s.heap_tolerance_kib = std::stol(value);
         else if (key == "--fd-tolerance") s.fd_tolerance = std::stol(value);
         else if (key == "--thread-tolerance") s.thread_tolerance = std::stol(value);
         else throw std::invalid_argument("unknown option " + key);
@@ -125,7 +133,25 @@ struct Usage {
     long rss_kib = -1;
     long fds = -1;
     long threads = -1;
+    long heap_kib = -1;  // this process only: bytes the allocator has handed out and not had back
+    long arenas = -1;    // this process only: glibc malloc arenas
 };
+
+/// Heap in use (KiB) and the number of arenas of this process, from glibc's allocator.
+void add_heap_usage(Usage& u) {
+    const struct mallinfo2 mi = ::mallinfo2();
+    u.heap_kib = static_cast<long>((mi.uordblks + mi.hblkhd) / 1024);
+    char* text = nullptr;
+    std::size_t size = 0;
+    std::FILE* f = ::open_memstream(&text, &size);
+    if (f == nullptr) return;
+    ::malloc_info(0, f);
+    std::fclose(f);
+    long n = 0;
+    for (const char* p = text; (p = std::strstr(p, "<heap nr=")) != nullptr; ++p) ++n;
+    std::free(text);
+    u.arenas = n;
+}
 
 long count_entries(const std::string& dir) {
     DIR* d = ::opendir(dir.c_str());
@@ -307,8 +333,8 @@ int run(const Settings& settings) {
 
     std::FILE* csv = std::fopen(settings.csv.c_str(), "w");
     if (csv == nullptr) throw std::runtime_error("cannot write " + settings.csv);
-    std::fprintf(csv, "t_s,rss_kib,fds,threads,serve_rss_kib,serve_fds,serve_threads,recorded,confirmed,"
-                      "broker_restarts,connected\n");
+    std::fprintf(csv, "t_s,rss_kib,heap_kib,malloc_arenas,fds,threads,serve_rss_kib,serve_fds,serve_threads,"
+                      "recorded,confirmed,broker_restarts,connected\n");
 
     const auto start = Clock::now();
     const auto end = start + settings.duration;
@@ -340,14 +366,15 @@ int run(const Settings& settings) {
             Sample s;
             s.t = std::chrono::duration<double>(now - start).count();
             s.self = usage_of("self");
+            add_heap_usage(s.self);
             if (serve.alive()) s.serve = usage_of(std::to_string(serve.pid()));
             const auto st = dp.stats();
             s.recorded = st.recorded;
             s.confirmed = st.confirmed_points;
             s.restarts = restarts;
             s.connected = device_client.connected();
-            std::fprintf(csv, "%.1f,%ld,%ld,%ld,%ld,%ld,%ld,%llu,%llu,%llu,%d\n", s.t, s.self.rss_kib, s.self.fds,
-                         s.self.threads, s.serve.rss_kib, s.serve.fds, s.serve.threads,
+            std::fprintf(csv, "%.1f,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%llu,%llu,%llu,%d\n", s.t, s.self.rss_kib,
+                         s.self.heap_kib, s.self.arenas, s.self.fds, s.self.threads, s.serve.rss_kib, s.serve.fds, s.serve.threads,
                          static_cast<unsigned long long>(s.recorded), static_cast<unsigned long long>(s.confirmed),
                          static_cast<unsigned long long>(s.restarts), s.connected ? 1 : 0);
             std::fflush(csv);
@@ -451,6 +478,10 @@ int run(const Settings& settings) {
         std::printf("  after the %lld s warm-up (%zu samples), this process:\n",
                     static_cast<long long>(settings.warmup->count()), after.size());
         ok &= judge("rss", "KiB", after, settings.rss_tolerance_kib, true, [](const Sample& s) { return s.self.rss_kib; });
+        ok &= judge("heap", "KiB", after, settings.heap_tolerance_kib, true,
+                    [](const Sample& s) { return s.self.heap_kib; });
+        constexpr long kShown = -1;
+        judge("arenas", "", after, kShown, false, [](const Sample& s) { return s.self.arenas; });
         ok &= judge("fds", "", after, settings.fd_tolerance, false, [](const Sample& s) { return s.self.fds; });
         ok &= judge("threads", "", after, settings.thread_tolerance, false,
                     [](const Sample& s) { return s.self.threads; });
