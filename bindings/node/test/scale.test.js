@@ -31,7 +31,11 @@ test(`${COUNT} devices connect at once, report, record and close`, { timeout: 18
   const connectSeconds = (Date.now() - started) / 1000;
   try {
     assert.ok(devices.every((d) => d.connected));
-    assert.ok(fsCalls > 100, `only ${fsCalls} fs calls completed while ${COUNT} devices connected`);
+    // Were the connects queued on libuv's pool (4 threads), the one fs call queued behind them
+    // would complete only once most devices had connected: one or two calls in all. The count
+    // itself depends on how fast the connects are (75 in 0.5 s on a loaded machine), so the bar
+    // is set well below it and well above that.
+    assert.ok(fsCalls > 10, `only ${fsCalls} fs calls completed while ${COUNT} devices connected`);
     await Promise.all(devices.map((d, i) => d.shadow.report({ index: i })));
     for (const d of devices) for (let i = 0; i < 100; i++) d.datapoints.record('t', i);
     await Promise.all(devices.map((d) => d.datapoints.flush({ timeout: 30000 })));
