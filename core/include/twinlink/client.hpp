@@ -2,7 +2,8 @@
 //
 // Threads. A Client owns two threads: the connection thread (connects, reconnects with backoff,
 // resubscribes, drains the offline queue, expires acknowledgements) and the dispatcher thread, on
-// which every user callback runs (message handlers, publish callbacks, connection events). No user
+// which every user callback runs (with ClientOptions::runtime, the dispatcher is a serial queue on
+// the runtime's shared threads instead: "the dispatcher thread" below means that queue) (message handlers, publish callbacks, connection events). No user
 // callback is ever called while twinlink holds an internal lock, nor on one of Paho's threads (the
 // log sink included: see LogHandler), so a callback may call any member of the Client, including
 // disconnect(); a callback that blocks delays only later callbacks, never the network. Every
@@ -24,6 +25,8 @@
 #include "twinlink/status.hpp"
 
 namespace twinlink {
+
+class Runtime;
 
 enum class MqttVersion : int { V311 = 4, V5 = 5 };
 
@@ -101,6 +104,11 @@ struct ClientOptions {
     LogLevel log_level = LogLevel::Info;
     /// Connection state changes; runs on the dispatcher thread.
     std::function<void(const ConnectionEvent&)> on_connection;
+    /// Threads shared with other clients (twinlink/runtime.hpp): the callbacks run on the
+    /// runtime's dispatch threads, in order per client, and the operation deadlines wait on its
+    /// timer thread. The client holds the runtime until it is destroyed. Empty: the client has
+    /// its own dispatcher and timer threads.
+    std::shared_ptr<Runtime> runtime;
 };
 
 /// A received message, borrowed for the duration of the handler call.

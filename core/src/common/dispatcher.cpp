@@ -1,9 +1,15 @@
 #include "common/dispatcher.hpp"
 
+#include "common/dispatch_pool.hpp"
+
 namespace twinlink::detail {
 
-Dispatcher::Dispatcher() : state_(std::make_shared<State>()) {
+Dispatcher::Dispatcher() : Dispatcher(nullptr) {}
+
+Dispatcher::Dispatcher(std::shared_ptr<DispatchPool> pool) : state_(std::make_shared<State>()) {
     std::lock_guard<std::mutex> lock(state_->mu);
+    state_->pool = std::move(pool);
+    if (state_->pool) return;
     thread_ = std::thread(&Dispatcher::run, state_);
     state_->thread_id = thread_.get_id();
 }
@@ -32,14 +38,64 @@ void Dispatcher::run(const std::shared_ptr<State>& state) {
     }
 }
 
+void Dispatcher::step(const std::shared_ptr<State>& state) {
+    std::function<void()> task;
+    {
+        std::lock_guard<std::mutex> lock(state->mu);
+        // Empty, or stop() is finishing the queue on its own thread.
+        if (state->queue.empty() || state->thread_id != std::thread::id()) {
+            state->scheduled = false;
+            if (state->stopping) state->exited = true;
+            state->cv.notify_all();
+            return;
+        }
+        task = std::move(state->queue.front());
+        state->queue.pop_front();
+        state->thread_id = std::this_thread::get_id();
+    }
+    {
+        std::lock_guard<std::mutex> running(state->running);
+        try {
+            task();
+        } catch (...) {
+            // Tasks report their own errors; nothing may unwind out of the dispatcher.
+        }
+        task = nullptr;  // what it captured goes while it still counts as running
+    }
+    bool again;
+    {
+        std::lock_guard<std::mutex> lock(state->mu);
+        state->thread_id = std::thread::id();
+        again = !state->queue.empty();
+        if (!again) {
+            state->scheduled = false;
+            if (state->stopping) state->exited = true;
+            state->cv.notify_all();
+        }
+    }
+    // To the back of the pool's queue: another client's waiting task goes first.
+    if (again) state->pool->schedule([state] { step(state); });
+}
+
 void Dispatcher::post(std::function<void()> task) {
+    bool schedule = false;
     {
         std::lock_guard<std::mutex> lock(state_->mu);
         if (!state_->exited) {
             state_->queue.push_back(std::move(task));
-            state_->cv.notify_one();
-            return;
+            if (!state_->pool) {
+                state_->cv.notify_one();
+                return;
+            }
+            // While stopping, stop() finishes the queue itself.
+            if (!state_->scheduled && !state_->stopping) state_->scheduled = schedule = true;
+            if (!schedule) return;
         }
+    }
+    if (schedule) {
+        auto state = state_;
+        state_->pool->schedule([state] { step(state); });
+        return;
     }
     try {
         task();
@@ -48,6 +104,40 @@ void Dispatcher::post(std::function<void()> task) {
 }
 
 void Dispatcher::stop() {
+    if (state_->pool) {
+        // The queue is finished here rather than waited for: the caller may be the pool's only
+        // free thread (a callback of one client destroying another).
+        std::unique_lock<std::mutex> lock(state_->mu);
+        state_->stopping = true;
+        if (state_->thread_id == std::this_thread::get_id()) return;  // from a task: its step finishes
+        while (!state_->exited) {
+            if (state_->thread_id != std::thread::id()) {
+                state_->cv.wait(lock);  // a task runs on another thread
+                continue;
+            }
+            if (state_->queue.empty()) {
+                state_->exited = true;
+                state_->cv.notify_all();
+                break;
+            }
+            auto task = std::move(state_->queue.front());
+            state_->queue.pop_front();
+            state_->thread_id = std::this_thread::get_id();
+            lock.unlock();
+            {
+                std::lock_guard<std::mutex> running(state_->running);
+                try {
+                    task();
+                } catch (...) {
+                }
+                task = nullptr;
+            }
+            lock.lock();
+            state_->thread_id = std::thread::id();
+            state_->cv.notify_all();
+        }
+        return;
+    }
     {
         std::lock_guard<std::mutex> lock(state_->mu);
         state_->stopping = true;
@@ -61,6 +151,7 @@ void Dispatcher::stop() {
 }
 
 bool Dispatcher::on_dispatcher_thread() const noexcept {
+    std::lock_guard<std::mutex> lock(state_->mu);
     return std::this_thread::get_id() == state_->thread_id;
 }
 

@@ -117,6 +117,7 @@ Client::Impl::Impl(ClientOptions options)
         PahoCallback scope(*this);
         on_connection_lost("the broker closed the connection (reason code " + std::to_string(int(reason)) + ")");
     });
+    if (opts_.runtime) ++opts_.runtime->impl()->clients;
 }
 
 Client::Impl::~Impl() {
@@ -129,6 +130,7 @@ Client::Impl::~Impl() {
     log_.set_deferral({});
     run_late_tasks();
     log_.flush();
+    if (opts_.runtime) --opts_.runtime->impl()->clients;
 }
 
 void Client::Impl::shutdown() {

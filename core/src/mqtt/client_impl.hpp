@@ -29,6 +29,7 @@
 
 #include "common/dispatcher.hpp"
 #include "common/logger.hpp"
+#include "common/runtime_impl.hpp"
 #include "mqtt/broker_uri.hpp"
 #include "mqtt/operation_table.hpp"
 #include "mqtt/outbox.hpp"
@@ -179,7 +180,8 @@ private:
     std::string brokers_text_;
     std::string client_id_;
     detail::Logger log_;
-    detail::Dispatcher dispatcher_;
+    // On the runtime's threads when there is one (opts_ is initialised first).
+    detail::Dispatcher dispatcher_{opts_.runtime ? opts_.runtime->impl()->pool : nullptr};
 
     std::mutex life_mu_;
     std::thread worker_;
@@ -229,9 +231,9 @@ private:
     bool dispatcher_closed_ = false;                  // guarded by post_mu_
     std::vector<std::function<void()>> late_tasks_;   // guarded by post_mu_
 
-    detail::OperationTable operations_{[this](std::function<void()> task) {
-        post_callback("an operation's completion", std::move(task));
-    }};
+    detail::OperationTable operations_{
+        [this](std::function<void()> task) { post_callback("an operation's completion", std::move(task)); },
+        opts_.runtime ? opts_.runtime->impl()->timers : nullptr};
 
     // Declared last: destroyed first, so no Paho callback outlives the members it touches.
     DeliveryListener delivery_listener_{*this};

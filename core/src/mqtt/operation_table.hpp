@@ -9,7 +9,8 @@
 // client's dispatcher thread (posted, never called in place), so it may be triggered from Paho's
 // network thread, where nothing else may run.
 //
-// Deadlines cost one thread per client, started with the first operation, not one per operation.
+// Deadlines cost one thread per client, started with the first operation, not one per operation;
+// with a Runtime, none: each deadline is a timer of the runtime's TimerQueue, shared by its clients.
 #pragma once
 
 #include <chrono>
@@ -17,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -24,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/timer_queue.hpp"
 #include "twinlink/client.hpp"
 
 namespace twinlink::detail {
@@ -34,7 +37,9 @@ public:
     /// Hands a completion to the dispatcher thread.
     using Post = std::function<void(std::function<void()>)>;
 
-    explicit OperationTable(Post post) : post_(std::move(post)) {}
+    /// With `timers` (a Runtime's), deadlines wait there instead of on a thread of the table.
+    explicit OperationTable(Post post, std::shared_ptr<TimerQueue> timers = nullptr)
+        : post_(std::move(post)), timers_(std::move(timers)) {}
     ~OperationTable() { close(); }
 
     OperationTable(const OperationTable&) = delete;
@@ -49,7 +54,17 @@ public:
         if (closed_) throw Error(Status::Canceled, "the client is shutting down");
         const std::uint64_t id = ++next_id_;
         const auto deadline = Clock::now() + (timeout.count() < 0 ? std::chrono::milliseconds(0) : timeout);
-        ops_.emplace(id, Entry{deadline, std::move(timeout_message), std::move(done), std::move(abandon)});
+        auto& e = ops_.emplace(id, Entry{deadline, std::move(timeout_message), std::move(done), std::move(abandon)})
+                      .first->second;
+        if (timers_) {
+            // Through life_: close() clears it, waiting for an expiry in progress, so no timer
+            // reaches the table after that.
+            e.timer = timers_->schedule(deadline, [life = life_, id] {
+                std::lock_guard<std::mutex> alive(life->mu);
+                if (life->table) life->table->expire(id);
+            });
+            return id;
+        }
         deadlines_.emplace(deadline, id);
         if (!timer_.joinable()) timer_ = std::thread(&OperationTable::run_timer, this);
         cv_.notify_one();
@@ -94,6 +109,13 @@ public:
             cv_.notify_all();
         }
         if (timer_.joinable()) timer_.join();
+        if (timers_) {
+            {
+                std::lock_guard<std::mutex> alive(life_->mu);
+                life_->table = nullptr;
+            }
+            for (auto& [id, e] : left) timers_->cancel(e.timer);
+        }
         for (auto& [id, e] : left) {
             if (e.abandon) e.abandon(id);
             deliver(id, std::move(e.done), OperationResult{Status::Canceled, "the client was closed", {}});
@@ -117,16 +139,34 @@ private:
         std::string timeout_message;
         OperationCallback done;
         std::function<void(std::uint64_t)> abandon;
+        TimerQueue::Id timer = 0;  // with a shared TimerQueue
     };
 
     bool take(std::uint64_t id, Entry& out) {
-        std::lock_guard<std::mutex> lock(mu_);
-        const auto it = ops_.find(id);
-        if (it == ops_.end()) return false;
-        out = std::move(it->second);
-        deadlines_.erase({out.deadline, id});
-        ops_.erase(it);
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            const auto it = ops_.find(id);
+            if (it == ops_.end()) return false;
+            out = std::move(it->second);
+            deadlines_.erase({out.deadline, id});
+            ops_.erase(it);
+        }
+        if (timers_) timers_->cancel(out.timer);  // frees it early; an expiry in progress finds nothing
         return true;
+    }
+
+    // A deadline of the shared TimerQueue passed (its thread).
+    void expire(std::uint64_t id) {
+        Entry e;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            const auto it = ops_.find(id);
+            if (it == ops_.end()) return;
+            e = std::move(it->second);
+            ops_.erase(it);
+        }
+        if (e.abandon) e.abandon(id);
+        deliver(id, std::move(e.done), OperationResult{Status::Timeout, std::move(e.timeout_message), {}});
     }
 
     void deliver(std::uint64_t id, OperationCallback done, OperationResult result) {
@@ -165,7 +205,16 @@ private:
         }
     }
 
+    // What a timer of the shared TimerQueue reaches the table through.
+    struct Life {
+        explicit Life(OperationTable* t) : table(t) {}
+        std::mutex mu;  // held while a timer expires an operation
+        OperationTable* table;
+    };
+
     Post post_;
+    std::shared_ptr<TimerQueue> timers_;
+    std::shared_ptr<Life> life_ = std::make_shared<Life>(this);
     mutable std::mutex mu_;
     std::condition_variable cv_;
     std::map<std::uint64_t, Entry> ops_;
