@@ -23,3 +23,6 @@ int run_shadow_command(int argc, char** argv);
 
 /// `twinlink dp ...`: the datapoints a sink stored.
 int run_dp_command(int argc, char** argv);
+
+/// `twinlink simulate`: a fleet of devices in one process, and what it costs.
+int run_simulate_command(int argc, char** argv);

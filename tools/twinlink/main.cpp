@@ -18,13 +18,14 @@ constexpr Command kCommands[] = {
     {"serve", "run the local cloud: the shadow service (and datapoint sink) on a broker", run_serve_command},
     {"shadow", "read, set and watch a device shadow: get, desire, report, delete, watch", run_shadow_command},
     {"dp", "inspect the datapoints the local cloud stored", run_dp_command},
+    {"simulate", "run a fleet of simulated devices against a broker and serve, and measure it", run_simulate_command},
 };
 
 void print_usage(std::ostream& out) {
     out << "usage: twinlink COMMAND [ARGS...]\n\ncommands:\n";
     for (const auto& c : kCommands) {
         const std::string name = c.name;
-        out << "  " << name << std::string(9 - name.size(), ' ') << c.summary << "\n";
+        out << "  " << name << std::string(10 - name.size(), ' ') << c.summary << "\n";
     }
     out << "\n'twinlink COMMAND --help' describes a command. Options shared by the commands that talk\n"
            "to a broker: --broker URI (default $TWINLINK_BROKER or mqtt://127.0.0.1:1883),\n"
