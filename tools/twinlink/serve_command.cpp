@@ -1,9 +1,11 @@
 // `twinlink serve`: the local cloud. Runs the shadow service (and, when it is built, the datapoint
-// sink) on one broker connection, with one SQLite database, until SIGINT or SIGTERM.
+// sink) on one broker connection, with one SQLite or PostgreSQL database, until SIGINT or SIGTERM.
+// Several instances on one PostgreSQL database share the work through a shared subscription group.
 #include <csignal>
 #include <chrono>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 #include "command_line.hpp"
 #include "commands.hpp"
@@ -11,6 +13,7 @@
 #include "stop_signals.hpp"
 #include "twinlink/client.hpp"
 #include "twinlink/database.hpp"
+#include "twinlink/postgres_database.hpp"
 #include "twinlink/shadow_service.hpp"
 
 #if __has_include("twinlink/datapoint_sink.hpp")
@@ -41,21 +44,31 @@ std::string describe(const ShadowServiceStats& s) {
 int serve(const std::vector<std::string>& args) {
     CommandLine cli(kName, "",
                     "Runs the local cloud on a broker: the shadow service, which answers the shadow requests\n"
-                    "of every device and keeps the documents in a SQLite database"
+                    "of every device and keeps the documents in a SQLite or PostgreSQL database"
 #if TWINLINK_SERVE_DATAPOINTS
                     ", and the datapoint sink,\nwhich stores the datapoint batches devices send"
 #endif
                     ".\nPrints \"twinlink serve: ready\" on stderr once it answers; stops on SIGINT or SIGTERM.");
-    cli.option("db", "PATH", "SQLite database file, created when missing (\":memory:\" for none)");
+    cli.option("db", "PATH|URI",
+               "SQLite database file, created when missing (\":memory:\" for none), or a PostgreSQL URI\n"
+               "(postgresql://user@host:port/database) that several instances may share");
+    cli.option("share-group", "NAME",
+               "share the requests and batches with the other instances of group NAME (MQTT 5 shared\n"
+               "subscriptions: each message goes to one instance); give each instance its own --client-id");
     add_connection_options(cli, "info",
                            "MQTT client id of the persistent session (default: twinlink-serve; one per instance)");
     add_topic_options(cli);
     cli.option("max-payload", "BYTES", "largest shadow request accepted (larger ones get 413)", "65536");
     cli.flag("clean-session",
              "no persistent session (the broker then keeps nothing for serve while it is down)");
-    cli.epilog("example:\n  twinlink serve --broker mqtt://127.0.0.1:1883 --db cloud.db");
+    cli.epilog("examples:\n  twinlink serve --broker mqtt://127.0.0.1:1883 --db cloud.db\n"
+               "  twinlink serve --broker mqtt://127.0.0.1:1883 --db postgresql://twinlink@127.0.0.1/cloud \\\n"
+               "      --share-group cloud --client-id serve-1");
     if (!cli.parse(args, 0, 0)) return kExitOk;
-    if (!cli.given("db")) throw UsageError("--db PATH is required");
+    if (!cli.given("db")) throw UsageError("--db PATH|URI is required");
+    const std::string db_arg = cli.value("db");
+    const bool postgres = PostgresDatabase::is_uri(db_arg);
+    const std::string share_group = cli.given("share-group") ? cli.value("share-group") : std::string();
 
     ShadowServiceOptions service_options;
     service_options.profile = topic_profile(cli);
@@ -81,32 +94,48 @@ int serve(const std::vector<std::string>& args) {
     // Before any thread exists, so that every thread inherits the blocked mask.
     StopSignals signals;
 
-    Database db(cli.value("db"));
-    ShadowStore shadow_store(db);
+    // One of the two, by the form of --db.
+    std::unique_ptr<Database> sqlite;
+    std::unique_ptr<PostgresDatabase> pg;
+    if (postgres)
+        pg = std::make_unique<PostgresDatabase>(db_arg);
+    else
+        sqlite = std::make_unique<Database>(db_arg);
+    const auto open_store = [&](auto* type) {
+        using Store = std::remove_pointer_t<decltype(type)>;
+        return pg ? std::make_unique<Store>(*pg) : std::make_unique<Store>(*sqlite);
+    };
+    auto shadow_store = open_store(static_cast<ShadowStore*>(nullptr));
 #if TWINLINK_SERVE_DATAPOINTS
-    DatapointStore datapoint_store(db);
+    auto datapoint_store = open_store(static_cast<DatapointStore*>(nullptr));
 #endif
-    log(LogLevel::Info, "database " + db.path() + " (" + std::to_string(shadow_store.list().size()) +
-                            " shadows stored)");
+    log(LogLevel::Info, "database " + (pg ? pg->uri() : sqlite->path()) + " (" +
+                            std::to_string(shadow_store->list().size()) + " shadows stored)");
+    if (!share_group.empty() && !postgres)
+        log(LogLevel::Warning, "--share-group with a SQLite database: instances on other files do not see "
+                               "each other's shadows; use a PostgreSQL database for several instances");
 
     Client client(client_opts);
     // Handlers first, connection second: a persistent session delivers what the broker kept for
     // serve right after the connect, and a message that finds no handler would be acknowledged
     // and lost.
-    auto shadow_service = std::make_unique<ShadowService>(client, shadow_store, service_options);
+    service_options.share_group = share_group;
+    auto shadow_service = std::make_unique<ShadowService>(client, *shadow_store, service_options);
     for (const auto& filter : shadow_service->filters()) log(LogLevel::Debug, "shadow service subscribed to " + filter);
 #if TWINLINK_SERVE_DATAPOINTS
     // The sink's default filters are under the default prefix; --prefix moves them with the shadows.
     DatapointSinkOptions sink_options;
+    sink_options.share_group = share_group;
     const std::string default_head = std::string(kDefaultTopicPrefix) + "/";
     if (service_options.profile == TopicProfile::Twinlink) {
         for (auto& filter : sink_options.filters)
             if (filter.rfind(default_head, 0) == 0) filter = service_options.prefix + "/" + filter.substr(default_head.size());
         sink_options.receipt_topic = service_options.prefix + "/{device}/receipts";
     }
-    auto datapoint_sink = std::make_unique<DatapointSink>(client, datapoint_store, sink_options);
+    auto datapoint_sink = std::make_unique<DatapointSink>(client, *datapoint_store, sink_options);
     for (const auto& filter : datapoint_sink->options().filters)
-        log(LogLevel::Debug, "datapoint sink subscribed to " + filter);
+        log(LogLevel::Debug, "datapoint sink subscribed to " + filter +
+                                 (share_group.empty() ? "" : " (shared in group " + share_group + ")"));
 #endif
 
     client.start();

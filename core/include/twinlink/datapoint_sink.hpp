@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,8 +37,10 @@
 
 namespace twinlink {
 
+class PostgresDatabase;
+
 namespace detail {
-class PreparedStatements;
+class DatapointStorage;
 }
 
 /// A point as the store gives it back.
@@ -75,12 +78,17 @@ struct DatapointStoreStats {
 /// so the data can be read with plain SQL too (`SELECT ts, value FROM datapoints_points WHERE
 /// device = 'sensor-42' AND series = 'temp'`). A seq is stored as the int64 with its bits.
 ///
-/// Every member is thread-safe (it runs under the database's mutex). The Database must outlive
+/// The same tables, with the same migrations, on PostgreSQL (value is TEXT there: a double in
+/// its shortest exact form, an int or a bool as digits), where several stores (processes) may
+/// write at once: a batch is stored by one of them only.
+///
+/// Every member is thread-safe (it runs under the database's mutex). The database must outlive
 /// the store. Failures of the database throw Error(Io).
 class DatapointStore {
 public:
     /// Creates or upgrades the module's tables. Throws Error(Io).
     explicit DatapointStore(Database& db);
+    explicit DatapointStore(PostgresDatabase& db);
     ~DatapointStore();
     DatapointStore(const DatapointStore&) = delete;
     DatapointStore& operator=(const DatapointStore&) = delete;
@@ -117,12 +125,11 @@ public:
     std::vector<std::string> devices();
 
     DatapointStoreStats stats() const;
-    Database& database() noexcept { return db_; }
 
 private:
-    Database& db_;
-    std::unique_ptr<detail::PreparedStatements> statements_;  // under db_.mutex()
-    DatapointStoreStats stats_;                               // under db_.mutex()
+    std::unique_ptr<detail::DatapointStorage> storage_;
+    mutable std::mutex mu_;
+    DatapointStoreStats stats_;  // under mu_
 };
 
 struct DatapointSinkOptions {
@@ -138,6 +145,10 @@ struct DatapointSinkOptions {
     /// receipts"); "{device}" is replaced by the batch's device. Empty: no receipts, for devices
     /// that use DeliveryMode::Broker only.
     std::string receipt_topic = "tl/{device}/receipts";
+    /// MQTT 5 shared subscription group: when set, the filters are subscribed to as
+    /// "$share/{share_group}/{filter}", and the broker gives each batch to one sink of the group.
+    /// The client must use MQTT 5. Empty: plain subscriptions.
+    std::string share_group;
 };
 
 struct DatapointSinkStats {

@@ -33,8 +33,10 @@
 
 namespace twinlink {
 
+class PostgresDatabase;
+
 namespace detail {
-class PreparedStatements;
+class ShadowStorage;
 }
 
 /// One stored shadow, as ShadowStore::list() describes it.
@@ -46,13 +48,30 @@ struct ShadowSummary {
     bool exists = false;        ///< false once deleted (the version counter is kept)
 };
 
-/// Shadow documents by (device, shadow name) in a Database (module "shadow", table `shadow`),
-/// each stored as ShadowDocument::to_json(). Every member is thread-safe (it runs under the
-/// database's mutex). The Database must outlive the store.
+/// What a change to a shadow was computed from: the stored version and existence, or nothing
+/// stored. ShadowStore::save_if() writes only when the store still holds it.
+struct ShadowRevision {
+    bool stored = false;        ///< false: the shadow was never stored
+    std::uint64_t version = 0;  ///< the stored version (when stored)
+    bool exists = false;        ///< false: deleted (when stored)
+
+    /// The revision of `document` as loaded (`stored`: it came from the store).
+    static ShadowRevision of(const ShadowDocument& document, bool stored) {
+        return {stored, stored ? document.version() : 0, stored && document.exists()};
+    }
+};
+
+/// Shadow documents by (device, shadow name) in a SQLite Database or a PostgresDatabase (module
+/// "shadow", table `shadow`, the same columns in both), each stored as ShadowDocument::to_json().
+/// Every member is thread-safe (it runs under the database's mutex). The database must outlive the
+/// store.
 class ShadowStore {
 public:
     /// Creates or upgrades the module's tables. Throws Error(Io).
     explicit ShadowStore(Database& db);
+    /// The same on PostgreSQL, where several stores (processes) may share the table: use
+    /// save_if() to change a document there.
+    explicit ShadowStore(PostgresDatabase& db);
     ~ShadowStore();
     ShadowStore(const ShadowStore&) = delete;
     ShadowStore& operator=(const ShadowStore&) = delete;
@@ -67,6 +86,18 @@ public:
     /// Stores `document` (replacing what was stored). Throws Error(Io).
     void save(std::string_view device, std::string_view name, const ShadowDocument& document);
 
+    /// Stores `document` only when the stored shadow is still at `from` (optimistic concurrency:
+    /// the check and the write are one SQL statement). Returns false, and writes nothing, when
+    /// another writer changed the shadow since; load it again and redo the change. Of several
+    /// writers that computed the same version from the same revision, exactly one succeeds.
+    /// Throws Error(Io).
+    bool save_if(std::string_view device, std::string_view name, const ShadowDocument& document,
+                 const ShadowRevision& from);
+
+    /// True when other processes may change the stored shadows (PostgreSQL): a document kept in
+    /// memory may then be stale.
+    bool shared() const;
+
     /// The devices that have at least one existing shadow, sorted.
     std::vector<std::string> devices();
 
@@ -74,11 +105,8 @@ public:
     /// is empty; sorted by device, then name.
     std::vector<ShadowSummary> list(std::string_view device = {});
 
-    Database& database() noexcept { return db_; }
-
 private:
-    Database& db_;
-    std::unique_ptr<detail::PreparedStatements> statements_;  // under db_.mutex()
+    std::unique_ptr<detail::ShadowStorage> storage_;
 };
 
 struct ShadowServiceOptions {
@@ -87,6 +115,11 @@ struct ShadowServiceOptions {
     ShadowLimits limits;
     /// Documents kept in memory, the least recently used dropped first (the store has them all).
     std::size_t cache_documents = 10000;
+    /// MQTT 5 shared subscription group: when set, the service subscribes to
+    /// "$share/{share_group}/{filter}", and the broker gives each request to one service of the
+    /// group (several `twinlink serve` instances on one PostgreSQL database). The client must use
+    /// MQTT 5. Empty: a plain subscription.
+    std::string share_group;
 };
 
 struct ShadowServiceStats {
@@ -99,6 +132,7 @@ struct ShadowServiceStats {
     std::map<int, std::uint64_t> rejected_by_code;  ///< 400, 404, 409, 413, 500
     std::uint64_t ignored_retained = 0;  ///< stale retained requests, which are never applied
     std::uint64_t publish_failures = 0;  ///< responses the client refused to queue (QueueFull)
+    std::uint64_t conflicts = 0;  ///< saves that found the shadow changed by another writer (retried)
     std::uint64_t cached_documents = 0;  ///< now in memory
 };
 
@@ -120,6 +154,11 @@ struct ShadowServiceStats {
 ///
 /// Requests are handled one at a time on the client's dispatcher thread, so two requests to the
 /// same shadow are applied in the order the broker delivered them.
+///
+/// Several services on one shared store (PostgreSQL, with a share group) each read the document
+/// from the store for every request and write it with ShadowStore::save_if(): when another
+/// service accepted a change first, the request is applied again to the newer document (a
+/// request with a now stale version then gets 409), so each version is accepted once.
 class ShadowService {
 public:
     /// Subscribes to the request topics (waiting for the broker when connected, else they are

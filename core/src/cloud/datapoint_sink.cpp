@@ -7,6 +7,7 @@
 #include <optional>
 #include <utility>
 
+#include "cloud/share_group.hpp"
 #include "twinlink/delivery_receipt.hpp"
 #include "twinlink/shadow_topics.hpp"
 #include "twinlink/topic.hpp"
@@ -56,6 +57,7 @@ public:
         : client_(client), store_(store), opts_(std::move(options)) {
         if (opts_.filters.empty()) throw Error(Status::InvalidArgument, "datapoint sink: no topic filter given");
         for (const auto& filter : opts_.filters) validate_topic_filter(filter);
+        if (!opts_.share_group.empty()) detail::validate_share_group(opts_.share_group);
         if (opts_.max_batch_bytes == 0) throw Error(Status::InvalidArgument, "datapoint sink: max_batch_bytes is 0");
         if (!opts_.receipt_topic.empty()) {
             if (opts_.receipt_topic.find("{device}") == std::string::npos)
@@ -68,8 +70,9 @@ public:
         std::weak_ptr<Impl> weak = weak_from_this();
         try {
             for (const auto& filter : opts_.filters) {
+                // The device level is counted in the filter as topics show it, without "$share/g/".
                 const auto level = device_level(filter);
-                sub_ids_.push_back(client_.subscribe(filter, 1, [weak, level](const MessageView& m) {
+                sub_ids_.push_back(client_.subscribe(detail::shared_filter(opts_.share_group, filter), 1, [weak, level](const MessageView& m) {
                     if (auto self = weak.lock()) self->on_message(m, level);
                 }));
             }

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <utility>
 
+#include "cloud/share_group.hpp"
 #include "twinlink/topic.hpp"
 
 namespace twinlink {
@@ -54,6 +55,7 @@ public:
         filters_.push_back(wide);
         for (auto& f : ShadowTopics::request_filters(opts_.profile, opts_.prefix))
             if (!topic_matches(wide, f)) filters_.push_back(std::move(f));
+        for (auto& f : filters_) f = detail::shared_filter(opts_.share_group, f);
     }
 
     void start() {
@@ -93,8 +95,11 @@ private:
     using Key = std::pair<std::string, std::string>;  // device, shadow name
     struct Cached {
         ShadowDocument document;
+        ShadowRevision revision;  // what the store held when the document was loaded or saved
         std::list<Key>::iterator recency;
     };
+    // Attempts at a request whose shadow other instances keep changing under it.
+    static constexpr int kMaxAttempts = 8;
 
     void count(std::uint64_t ShadowServiceStats::*field) {
         std::lock_guard<std::mutex> lock(mu_);
@@ -145,17 +150,22 @@ private:
         const std::string rejected = topics.rejected(ShadowOperation::Update);
         auto parsed = parse_update_request(payload, opts_.limits);
         if (!parsed) return reject(rejected, parsed.error(), parsed.client_token());
-        ShadowDocument* doc = document(topics, rejected, parsed.client_token());
-        if (!doc) return;
-        ShadowUpdateOutcome outcome = doc->apply_update(parsed.request(), now_seconds(), opts_.limits);
-        if (!outcome.accepted()) return reject(rejected, *outcome.error, parsed.client_token());
-        if (!save(topics, *doc, rejected, parsed.client_token())) return;
-        accept();
-        publish(topics.accepted(ShadowOperation::Update), outcome.payload);
-        // documents before delta: a device that missed a version takes the whole document from
-        // documents, so its delta handlers then see an up-to-date local copy.
-        if (outcome.documents) publish(topics.documents(), *outcome.documents);
-        if (outcome.delta) publish(topics.delta(), *outcome.delta);
+        for (int attempt = 1;; ++attempt) {
+            Cached* entry = document(topics, rejected, parsed.client_token());
+            if (!entry) return;
+            ShadowUpdateOutcome outcome = entry->document.apply_update(parsed.request(), now_seconds(), opts_.limits);
+            if (!outcome.accepted()) return reject(rejected, *outcome.error, parsed.client_token());
+            const Saved saved = save(topics, *entry, rejected, parsed.client_token(), attempt);
+            if (saved == Saved::Conflict) continue;
+            if (saved == Saved::Failed) return;
+            accept();
+            publish(topics.accepted(ShadowOperation::Update), outcome.payload);
+            // documents before delta: a device that missed a version takes the whole document from
+            // documents, so its delta handlers then see an up-to-date local copy.
+            if (outcome.documents) publish(topics.documents(), *outcome.documents);
+            if (outcome.delta) publish(topics.delta(), *outcome.delta);
+            return;
+        }
     }
 
     void handle_get(const ShadowTopics& topics, std::string_view payload) {
@@ -163,9 +173,9 @@ private:
         const std::string rejected = topics.rejected(ShadowOperation::Get);
         auto parsed = parse_get_request(payload, opts_.limits);
         if (!parsed) return reject(rejected, parsed.error(), parsed.client_token());
-        ShadowDocument* doc = document(topics, rejected, parsed.client_token());
-        if (!doc) return;
-        ShadowResponse response = doc->get_response(parsed.request(), now_seconds());
+        Cached* entry = document(topics, rejected, parsed.client_token());
+        if (!entry) return;
+        ShadowResponse response = entry->document.get_response(parsed.request(), now_seconds());
         if (!response.accepted()) return reject(rejected, *response.error, parsed.client_token());
         accept();
         publish(topics.accepted(ShadowOperation::Get), response.payload);
@@ -176,24 +186,34 @@ private:
         const std::string rejected = topics.rejected(ShadowOperation::Delete);
         auto parsed = parse_delete_request(payload, opts_.limits);
         if (!parsed) return reject(rejected, parsed.error(), parsed.client_token());
-        ShadowDocument* doc = document(topics, rejected, parsed.client_token());
-        if (!doc) return;
-        ShadowResponse response = doc->remove(parsed.request(), now_seconds());
-        if (!response.accepted()) return reject(rejected, *response.error, parsed.client_token());
-        if (!save(topics, *doc, rejected, parsed.client_token())) return;
-        accept();
-        publish(topics.accepted(ShadowOperation::Delete), response.payload);
+        for (int attempt = 1;; ++attempt) {
+            Cached* entry = document(topics, rejected, parsed.client_token());
+            if (!entry) return;
+            ShadowResponse response = entry->document.remove(parsed.request(), now_seconds());
+            if (!response.accepted()) return reject(rejected, *response.error, parsed.client_token());
+            const Saved saved = save(topics, *entry, rejected, parsed.client_token(), attempt);
+            if (saved == Saved::Conflict) continue;
+            if (saved == Saved::Failed) return;
+            accept();
+            publish(topics.accepted(ShadowOperation::Delete), response.payload);
+            return;
+        }
     }
 
     // The cached document of a shadow, loaded from the store on a miss (a shadow never stored is
-    // a new, non-existent document). On a store failure it answers 500 and returns null.
-    ShadowDocument* document(const ShadowTopics& topics, const std::string& rejected,
-                             const std::optional<std::string>& token) {
+    // a new, non-existent document). A store that other instances write (PostgreSQL) is read on
+    // every request: a cached copy may be stale there. On a store failure it answers 500 and
+    // returns null.
+    Cached* document(const ShadowTopics& topics, const std::string& rejected,
+                     const std::optional<std::string>& token) {
         Key key{topics.device_id(), topics.shadow_name()};
         auto it = cache_.find(key);
         if (it != cache_.end()) {
-            recency_.splice(recency_.begin(), recency_, it->second.recency);
-            return &it->second.document;
+            if (!store_.shared()) {
+                recency_.splice(recency_.begin(), recency_, it->second.recency);
+                return &it->second;
+            }
+            forget(key);
         }
         std::optional<ShadowDocument> loaded;
         try {
@@ -203,37 +223,54 @@ private:
             reject(rejected, ShadowError{500, "the shadow could not be read from the store"}, token);
             return nullptr;
         }
+        const bool stored = loaded.has_value();
         if (!loaded) loaded.emplace(key.second.empty() ? key.first : key.second);
+        const ShadowRevision revision = ShadowRevision::of(*loaded, stored);
         std::lock_guard<std::mutex> lock(mu_);  // cache_.size() is read by stats()
         while (!cache_.empty() && cache_.size() >= std::max<std::size_t>(opts_.cache_documents, 1)) {
             cache_.erase(recency_.back());
             recency_.pop_back();
         }
         recency_.push_front(key);
-        it = cache_.emplace(std::move(key), Cached{std::move(*loaded), recency_.begin()}).first;
-        return &it->second.document;
+        it = cache_.emplace(std::move(key), Cached{std::move(*loaded), revision, recency_.begin()}).first;
+        return &it->second;
     }
 
-    // Writes a changed document through to the store. On failure the cached copy (which has the
-    // change) is dropped, so the next request starts again from what the store has, and the
-    // request is answered with 500.
-    bool save(const ShadowTopics& topics, const ShadowDocument& doc, const std::string& rejected,
-              const std::optional<std::string>& token) {
+    void forget(const Key& key) {
+        std::lock_guard<std::mutex> lock(mu_);
+        const auto it = cache_.find(key);
+        if (it == cache_.end()) return;
+        recency_.erase(it->second.recency);
+        cache_.erase(it);
+    }
+
+    enum class Saved { Ok, Conflict, Failed };
+
+    // Writes a changed document through to the store, if the store still holds the revision it
+    // was computed from. When another instance changed the shadow first (Conflict), the cached
+    // copy is dropped so that the caller's next attempt starts from the store; after
+    // kMaxAttempts the request is answered with 500. On a failure of the store the cached copy
+    // (which has the change) is dropped too, and the request is answered with 500.
+    Saved save(const ShadowTopics& topics, Cached& entry, const std::string& rejected,
+               const std::optional<std::string>& token, int attempt) {
+        const Key key{topics.device_id(), topics.shadow_name()};
         try {
-            store_.save(topics.device_id(), topics.shadow_name(), doc);
-            return true;
+            if (store_.save_if(key.first, key.second, entry.document, entry.revision)) {
+                entry.revision = ShadowRevision::of(entry.document, true);
+                return Saved::Ok;
+            }
+            forget(key);
+            count(&ShadowServiceStats::conflicts);
+            if (attempt < kMaxAttempts) return Saved::Conflict;
+            reject(rejected, ShadowError{500, "the shadow changed under the request " + std::to_string(kMaxAttempts) +
+                                                  " times; the request was not applied"},
+                   token);
+            return Saved::Failed;
         } catch (const Error& e) {
             client_.log(LogLevel::Error, std::string("shadow service: ") + e.what());
-            {
-                std::lock_guard<std::mutex> lock(mu_);
-                const auto it = cache_.find(Key{topics.device_id(), topics.shadow_name()});
-                if (it != cache_.end()) {
-                    recency_.erase(it->second.recency);
-                    cache_.erase(it);
-                }
-            }
+            forget(key);
             reject(rejected, ShadowError{500, "the shadow could not be saved; the request was not applied"}, token);
-            return false;
+            return Saved::Failed;
         }
     }
 
