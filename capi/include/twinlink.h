@@ -21,5 +21,6 @@
 #include "twinlink/shadow.h"
 #include "twinlink/datapoints.h"
 #include "twinlink/device.h"
+#include "twinlink/runtime.h"
 
 #endif /* TWINLINK_H */

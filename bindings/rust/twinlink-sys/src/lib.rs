@@ -205,6 +205,10 @@ pub struct tl_datapoint_stats {
 pub enum tl_device {}
 pub enum tl_device_options {}
 
+// ---- runtime.h -----------------------------------------------------------------------------
+
+pub enum tl_runtime {}
+
 extern "C" {
     // common.h
     pub fn tl_free(pointer: *mut c_void);
@@ -214,6 +218,12 @@ extern "C" {
     // errors.h
     pub fn tl_last_error() -> *const c_char;
     pub fn tl_status_str(status: tl_status) -> *const c_char;
+
+    // runtime.h
+    pub fn tl_runtime_new(out: *mut *mut tl_runtime, dispatch_threads: u32) -> tl_status;
+    pub fn tl_runtime_free(runtime: *mut tl_runtime);
+    pub fn tl_runtime_clients(runtime: *const tl_runtime, out: *mut usize) -> tl_status;
+    pub fn tl_client_options_set_runtime(options: *mut tl_client_options, runtime: *mut tl_runtime) -> tl_status;
 
     // client.h: options
     pub fn tl_client_options_new(out: *mut *mut tl_client_options) -> tl_status;
