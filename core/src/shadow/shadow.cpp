@@ -16,6 +16,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <map>
+#include <set>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -165,8 +166,10 @@ public:
 
     // ---- merged updates (report / desire) ----
 
+    /// Queues an update; its generation. With `waiter`, a report()/desire() caller is about to
+    /// wait_generation() for it: its result is kept until that caller has taken it.
     std::uint64_t enqueue(std::optional<json> desired, std::optional<json> reported,
-                          std::uint64_t operation = 0) {
+                          std::uint64_t operation = 0, bool waiter = false) {
         ShadowUpdate u;
         u.desired = desired;
         u.reported = reported;
@@ -180,6 +183,7 @@ public:
             if (stop_) throw Error(Status::Canceled, "the shadow is shutting down");
             gen = pending_.add(std::move(desired), std::move(reported));
             if (operation) generation_ops_.emplace(gen, operation);
+            if (waiter) waiters_.insert(gen);
             dirty_ = true;
             out = take_pending_locked();
         }
@@ -197,7 +201,11 @@ public:
             found = it != results_.end() ? &it->second : nullptr;
             return found || stop_;
         });
-        if (found) return take(*found);
+        // The result is a copy: another caller folded into the same update may take it too.
+        std::optional<Result> result;
+        if (found) result = *found;
+        forget_waiter_locked(gen);
+        if (result) return take(*result);
         if (stop_) throw Error(Status::Canceled, "the shadow was closed while waiting for the cloud");
         (void)done;
         throw Error(Status::Timeout, "the shadow update was not accepted within " + std::to_string(timeout.count()) +
@@ -318,6 +326,15 @@ public:
         if (stop_) throw Error(Status::Canceled, "the shadow was closed while waiting for the cloud");
         throw Error(Status::Timeout, std::string("shadow ") + shadow_operation_name(op) + ": no answer within " +
                                          std::to_string(timeout.count()) + " ms (is the shadow service running?)");
+    }
+
+    /// A wait_generation() for `gen` is over: results no remaining waiter can take go.
+    void forget_waiter_locked(std::uint64_t gen) {
+        const auto w = waiters_.find(gen);
+        if (w != waiters_.end()) waiters_.erase(w);
+        // A waiter for generation g takes the result of the first update at or after g.
+        const auto keep_from = waiters_.empty() ? results_.end() : results_.lower_bound(*waiters_.begin());
+        results_.erase(results_.begin(), keep_from);
     }
 
     static json take(const Result& r) {
@@ -451,8 +468,11 @@ private:
             for (auto it = generation_ops_.begin(); it != end; ++it) client_.finish_operation(it->second, done);
             generation_ops_.erase(generation_ops_.begin(), end);
         }
-        results_[inflight_->generation] = std::move(r);
-        while (results_.size() > 64) results_.erase(results_.begin());
+        // Kept only while a report()/desire() caller waits for this update or an earlier one
+        // folded into it; asynchronous updates have their operations (above), or nobody.
+        if (!waiters_.empty() && *waiters_.begin() <= inflight_->generation)
+            results_[inflight_->generation] = std::move(r);
+        while (results_.size() > 64) results_.erase(results_.begin());  // a bound, whatever happens
         inflight_.reset();
         cv_.notify_all();
         timer_cv_.notify_all();  // the timer thread sends what is pending (see run_timer)
@@ -775,7 +795,8 @@ private:
     std::optional<json> last_delta_;  // the delta last raised (of last_delta_version_), in this process
     detail::PendingUpdates pending_;
     std::optional<Inflight> inflight_;
-    std::map<std::uint64_t, Result> results_;  // by the generation of the update
+    std::map<std::uint64_t, Result> results_;  // by the generation of the update, while waited for
+    std::multiset<std::uint64_t> waiters_;     // generations that report()/desire() callers wait for
     std::map<std::string, std::shared_ptr<std::optional<Result>>> requests_;
     std::multimap<std::uint64_t, std::uint64_t> generation_ops_;  // report_start() operations by generation
     std::map<std::string, std::uint64_t> request_ops_;             // start_request() operations by token
@@ -796,7 +817,7 @@ Shadow::Shadow(Client& client, ShadowOptions options) : impl_(std::make_shared<I
 Shadow::~Shadow() { impl_->shutdown(); }
 
 json Shadow::report(const json& reported, milliseconds timeout) {
-    return impl_->wait_generation(impl_->enqueue(std::nullopt, reported), timeout);
+    return impl_->wait_generation(impl_->enqueue(std::nullopt, reported, 0, true), timeout);
 }
 
 void Shadow::report_async(const json& reported) { impl_->enqueue(std::nullopt, reported); }
@@ -828,7 +849,7 @@ std::uint64_t Shadow::remove_start(milliseconds timeout, OperationCallback done)
 }
 
 json Shadow::desire(const json& desired, milliseconds timeout) {
-    return impl_->wait_generation(impl_->enqueue(desired, std::nullopt), timeout);
+    return impl_->wait_generation(impl_->enqueue(desired, std::nullopt, 0, true), timeout);
 }
 
 void Shadow::desire_async(const json& desired) { impl_->enqueue(desired, std::nullopt); }
