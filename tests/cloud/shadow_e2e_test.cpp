@@ -1,5 +1,5 @@
 // The shadow end to end: a private mosquitto, the ShadowService on its own Client, a device-side
-// Shadow and an application-side Shadow on two more Clients.
+// Shadow and an application-side Shadow on two more Clients; each test on SQLite and on PostgreSQL.
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "cloud/backend.hpp"
 #include "core/test_util.hpp"
 #include "fixtures/broker.hpp"
 #include "fixtures/process.hpp"
@@ -24,7 +25,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 using twinlink::Client;
-using twinlink::Database;
 using twinlink::Error;
 using twinlink::Shadow;
 using twinlink::ShadowOptions;
@@ -53,31 +53,31 @@ bool has_marker(const std::vector<Delta>& deltas) {
     return std::any_of(deltas.begin(), deltas.end(), [](const Delta& d) { return d.value.contains("marker"); });
 }
 
-class ShadowEndToEnd : public ::testing::Test {
+class ShadowEndToEnd : public ::testing::TestWithParam<tlcloud::Backend> {
 protected:
     void SetUp() override {
-        dir_ = twinlink::testing::detail::make_temp_dir("tl-cloud-e2e-");
-        db_path_ = dir_ + "/cloud.db";
+        dir_ = twinlink::testing::detail::make_temp_dir("tl-cloud-e2e-");  // for device-side files
+        db_ = std::make_unique<tlcloud::CloudDatabase>(GetParam());
         start_service();
     }
 
     void TearDown() override {
         stop_service();
+        db_.reset();
         std::error_code ignored;
         std::filesystem::remove_all(dir_, ignored);
     }
 
     void start_service(ShadowServiceOptions options = {}) {
         service_client_ = connected_client();
-        db_ = std::make_unique<Database>(db_path_);
-        store_ = std::make_unique<ShadowStore>(*db_);
+        db_->reconnect();
+        store_ = db_->shadow_store();
         service_ = std::make_unique<ShadowService>(*service_client_, *store_, std::move(options));
     }
 
     void stop_service() {
         service_.reset();
         store_.reset();
-        db_.reset();
         if (service_client_) service_client_->disconnect(1s);
         service_client_.reset();
     }
@@ -121,14 +121,14 @@ protected:
     }
 
     twinlink::testing::Broker broker_{twinlink::testing::Broker::Options{false}};
-    std::string dir_, db_path_;
+    std::string dir_;
     std::unique_ptr<Client> service_client_;
-    std::unique_ptr<Database> db_;
+    std::unique_ptr<tlcloud::CloudDatabase> db_;
     std::unique_ptr<ShadowStore> store_;
     std::unique_ptr<ShadowService> service_;
 };
 
-TEST_F(ShadowEndToEnd, DeviceFollowsDesiredStateAndTheDeltaDisappears) {
+TEST_P(ShadowEndToEnd, DeviceFollowsDesiredStateAndTheDeltaDisappears) {
     auto device_client = connected_client();
     auto app_client = connected_client();
     Shadow device(*device_client, shadow_options("lamp-1"));
@@ -173,7 +173,7 @@ TEST_F(ShadowEndToEnd, DeviceFollowsDesiredStateAndTheDeltaDisappears) {
     EXPECT_EQ(led.size(), 1u);
 }
 
-TEST_F(ShadowEndToEnd, ReportFromInsideADeltaHandlerDoesNotDeadlock) {
+TEST_P(ShadowEndToEnd, ReportFromInsideADeltaHandlerDoesNotDeadlock) {
     auto device_client = connected_client();
     auto app_client = connected_client();
     Shadow device(*device_client, shadow_options("dev"));
@@ -193,7 +193,7 @@ TEST_F(ShadowEndToEnd, ReportFromInsideADeltaHandlerDoesNotDeadlock) {
     EXPECT_TRUE(eventually([&] { return app.get(5s).delta.empty(); }));
 }
 
-TEST_F(ShadowEndToEnd, StaleVersionIsAConflictAndUpdateWithRetries) {
+TEST_P(ShadowEndToEnd, StaleVersionIsAConflictAndUpdateWithRetries) {
     auto client_a = connected_client();
     auto client_b = connected_client();
     Shadow a(*client_a, shadow_options("shared"));
@@ -248,7 +248,7 @@ TEST_F(ShadowEndToEnd, StaleVersionIsAConflictAndUpdateWithRetries) {
     EXPECT_GT(service_->stats().rejected_by_code[409], 1u);
 }
 
-TEST_F(ShadowEndToEnd, OfflineDeviceCatchesUpWithOneDelta) {
+TEST_P(ShadowEndToEnd, OfflineDeviceCatchesUpWithOneDelta) {
     auto device_client = connected_client();
     auto app_client = connected_client();
     Shadow device(*device_client, shadow_options("roamer"));
@@ -278,7 +278,7 @@ TEST_F(ShadowEndToEnd, OfflineDeviceCatchesUpWithOneDelta) {
     EXPECT_EQ(deltas.items()[1].version, 5u);
 }
 
-TEST_F(ShadowEndToEnd, DeviceCatchesUpAfterABrokerRestart) {
+TEST_P(ShadowEndToEnd, DeviceCatchesUpAfterABrokerRestart) {
     auto device_client = connected_client();
     auto app_client = connected_client();
     Shadow device(*device_client, shadow_options("survivor"));
@@ -303,7 +303,7 @@ TEST_F(ShadowEndToEnd, DeviceCatchesUpAfterABrokerRestart) {
     EXPECT_EQ(deltas.items().back().value, json({{"mode", "eco"}}));
 }
 
-TEST_F(ShadowEndToEnd, ReportsMadeOfflineAreSentAsOneUpdate) {
+TEST_P(ShadowEndToEnd, ReportsMadeOfflineAreSentAsOneUpdate) {
     auto device_client = connected_client();
     auto app_client = connected_client();
     Shadow device(*device_client, shadow_options("batcher"));
@@ -333,7 +333,7 @@ TEST_F(ShadowEndToEnd, ReportsMadeOfflineAreSentAsOneUpdate) {
 // Merging queued reports must equal applying them in turn, even where one merge patch cannot
 // say it: a key deleted (or set to a non-object) and then set to an object is replaced, not
 // merged into what the cloud held.
-TEST_F(ShadowEndToEnd, OfflineReportsAreAppliedInTheOrderTheyWereMade) {
+TEST_P(ShadowEndToEnd, OfflineReportsAreAppliedInTheOrderTheyWereMade) {
     auto device_client = connected_client();
     auto app_client = connected_client();
     Shadow device(*device_client, shadow_options("orderly"));
@@ -372,7 +372,7 @@ TEST_F(ShadowEndToEnd, OfflineReportsAreAppliedInTheOrderTheyWereMade) {
     EXPECT_EQ(device.state().version, app.get(kLong).version);
 }
 
-TEST_F(ShadowEndToEnd, ServiceRestartKeepsEveryDocumentAndVersion) {
+TEST_P(ShadowEndToEnd, ServiceRestartKeepsEveryDocumentAndVersion) {
     {
         auto app_client = connected_client();
         for (int i = 0; i < 5; ++i) {
@@ -406,7 +406,7 @@ TEST_F(ShadowEndToEnd, ServiceRestartKeepsEveryDocumentAndVersion) {
     EXPECT_EQ(store_->devices().size(), 5u);
 }
 
-TEST_F(ShadowEndToEnd, AwsProfileEndToEnd) {
+TEST_P(ShadowEndToEnd, AwsProfileEndToEnd) {
     stop_service();
     ShadowServiceOptions aws;
     aws.profile = TopicProfile::Aws;
@@ -455,7 +455,7 @@ struct Rejection {
     json payload;
 };
 
-TEST_F(ShadowEndToEnd, MalformedRequestsAreRejectedAndTheServiceKeepsWorking) {
+TEST_P(ShadowEndToEnd, MalformedRequestsAreRejectedAndTheServiceKeepsWorking) {
     auto raw = connected_client();
     Inbox responses;
     raw->subscribe("tl/bad/shadow/#", 1, responses.handler());
@@ -542,7 +542,7 @@ TEST_F(ShadowEndToEnd, MalformedRequestsAreRejectedAndTheServiceKeepsWorking) {
     EXPECT_EQ(stats.deletes, 1u);
 }
 
-TEST_F(ShadowEndToEnd, RetainedRequestsAreIgnored) {
+TEST_P(ShadowEndToEnd, RetainedRequestsAreIgnored) {
     stop_service();
     auto raw = connected_client();
     raw->publish_wait("tl/stale/shadow/update", R"({"state":{"desired":{"a":1}}})", 1, true, kLong);
@@ -556,7 +556,7 @@ TEST_F(ShadowEndToEnd, RetainedRequestsAreIgnored) {
 // An update/accepted whose section is neither an object nor null (written while fuzzing the
 // device's message handling): merge_state threw from the message handler after merging the other
 // section, leaving the local copy half-updated at the old version. It is now ignored whole.
-TEST_F(ShadowEndToEnd, MalformedAcceptedSectionLeavesTheLocalCopyAlone) {
+TEST_P(ShadowEndToEnd, MalformedAcceptedSectionLeavesTheLocalCopyAlone) {
     stop_service();
     auto device_client = connected_client();
     auto raw = connected_client();
@@ -584,7 +584,7 @@ TEST_F(ShadowEndToEnd, MalformedAcceptedSectionLeavesTheLocalCopyAlone) {
     EXPECT_EQ(device.state().desired, json({{"ready", 1}, {"b", 2}, {"c", 3}}));
 }
 
-TEST_F(ShadowEndToEnd, PersistedShadowKnowsItsStateWhileTheBrokerIsDown) {
+TEST_P(ShadowEndToEnd, PersistedShadowKnowsItsStateWhileTheBrokerIsDown) {
     const std::string file = dir_ + "/device-shadow.json";
     ShadowOptions opts = shadow_options("persistent");
     opts.persist_path = file;
@@ -644,7 +644,7 @@ TEST_F(ShadowEndToEnd, PersistedShadowKnowsItsStateWhileTheBrokerIsDown) {
 
 // A handler registered after the shadow learnt of a delta gets that delta once, on the
 // dispatcher thread, unless it opts out.
-TEST_F(ShadowEndToEnd, AHandlerRegisteredAfterConnectGetsThePendingDeltaOnce) {
+TEST_P(ShadowEndToEnd, AHandlerRegisteredAfterConnectGetsThePendingDeltaOnce) {
     auto device_client = connected_client();
     auto app_client = connected_client();
     Shadow device(*device_client, shadow_options("late"));
@@ -692,7 +692,7 @@ TEST_F(ShadowEndToEnd, AHandlerRegisteredAfterConnectGetsThePendingDeltaOnce) {
 // Handlers registered while deltas keep coming: whether the pending delta handed over at
 // registration or the delta event of the same version comes first, each version reaches a
 // handler at most once, and in increasing order.
-TEST_F(ShadowEndToEnd, ThePendingDeltaIsNotDeliveredTwiceWhenADeltaRacesWithRegistration) {
+TEST_P(ShadowEndToEnd, ThePendingDeltaIsNotDeliveredTwiceWhenADeltaRacesWithRegistration) {
     constexpr int kRounds = 40;
     auto device_client = connected_client();
     auto app_client = connected_client();
@@ -736,7 +736,7 @@ TEST_F(ShadowEndToEnd, ThePendingDeltaIsNotDeliveredTwiceWhenADeltaRacesWithRegi
     EXPECT_TRUE(eventually([&] { return device.state().desired == json({{"n", kRounds}, {"marker", 1}}); }));
 }
 
-TEST_F(ShadowEndToEnd, ManyDevicesAtOnce) {
+TEST_P(ShadowEndToEnd, ManyDevicesAtOnce) {
     constexpr int kDevices = 40;
     auto devices_client = connected_client();
     auto app_client = connected_client();
@@ -768,7 +768,7 @@ TEST_F(ShadowEndToEnd, ManyDevicesAtOnce) {
     EXPECT_GE(stats.updates, static_cast<std::uint64_t>(3 * kDevices));
 }
 
-TEST_F(ShadowEndToEnd, SmallCacheStillServesEveryDocument) {
+TEST_P(ShadowEndToEnd, SmallCacheStillServesEveryDocument) {
     stop_service();
     ShadowServiceOptions small;
     small.cache_documents = 2;
@@ -782,5 +782,7 @@ TEST_F(ShadowEndToEnd, SmallCacheStillServesEveryDocument) {
     }
     EXPECT_LE(service_->stats().cached_documents, 2u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, ShadowEndToEnd, tlcloud::backends(), tlcloud::backend_name);
 
 }  // namespace
