@@ -10,6 +10,7 @@
 #   make demo            build, then scripts/demo
 #   make test-python     the Python binding into .venv, then mypy --strict, stubtest and its pytest suite
 #   make wheel           a Python wheel carrying libtwinlink and Paho (auditwheel), checked in a fresh venv
+#   make sdist           the Python sdist (build/python-dist/), self-contained: pip install builds it anywhere
 #   make test-node       the Node binding (addon against build/'s libtwinlink), then its node --test suite
 #   make node-pack       the npm tarball with a prebuilt linux-x64 addon, installed and checked in temporary projects
 #   make test-rust       the Rust binding's cargo tests (against build/'s libtwinlink), cargo package, clippy, rustfmt
@@ -72,8 +73,9 @@ PYTHON := .venv/bin/python
 PYTHON_BUILD := CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(PYTHON) -m pip
 WHEEL_DIR := build/python/dist
 WHEELHOUSE := build/python/wheelhouse
+SDIST_DIR := build/python-dist
 
-.PHONY: all bootstrap build test $(TEST_SUITES) test-sanitize test-tsan test-valgrind demo bench clean python wheel \
+.PHONY: all bootstrap build test $(TEST_SUITES) test-sanitize test-tsan test-valgrind demo bench clean python wheel sdist \
   node test-node node-pack bench-node fuzz soak
 
 # The Node binding: npm packages from scripts/bootstrap node, and the addon compiled in
@@ -119,6 +121,13 @@ wheel: bootstrap
 	$(PYTHON_BUILD) wheel -q --no-build-isolation --no-deps -w $(WHEEL_DIR) ./bindings/python
 	PATH="$(CURDIR)/.venv/bin:$$PATH" $(PYTHON) -m auditwheel repair -w $(WHEELHOUSE) $(WHEEL_DIR)/twinlink-*.whl
 	bindings/python/packaging/check_wheel $(WHEELHOUSE)/twinlink-*.whl
+
+# The sdist: the binding with the sources of the core, the C ABI and the tool under native/, which
+# `pip install twinlink-<version>.tar.gz` builds against the Debian dev packages, with no checkout
+# around it. bindings/python/tests/test_sdist.py (in test-python) installs one in a fresh venv.
+sdist: bootstrap
+	rm -rf $(SDIST_DIR)
+	bindings/python/packaging/build_sdist $(SDIST_DIR)
 
 # The addon and its package, as `npm install ./bindings/node` builds them (with build/'s libtwinlink).
 node: build
