@@ -76,7 +76,7 @@ TEST(TwinlinkSimulateCli, HelpAndUsageErrors) {
     auto r = proc::run_command({kTool, "simulate", "--help"});
     EXPECT_EQ(r.exit_code, 0) << r.output;
     for (const char* option : {"--devices", "--rate", "--duration", "--shadow-every", "--client-prefix", "--encoding",
-                               "--json", "--db", "--progress"})
+                               "--json", "--db", "--progress", "--runtime-threads"})
         EXPECT_TRUE(contains(r.output, option)) << option << "\n" << r.output;
     EXPECT_TRUE(contains(proc::run_command({kTool, "--help"}).output, "simulate"));
 
@@ -86,6 +86,7 @@ TEST(TwinlinkSimulateCli, HelpAndUsageErrors) {
                                                                  {"--encoding", "xml"},
                                                                  {"--client-prefix", "a/b"},
                                                                  {"--client-id", "x"},
+                                                                 {"--runtime-threads", "many"},
                                                                  {"operand"}}) {
         std::vector<std::string> argv = {kTool, "simulate"};
         argv.insert(argv.end(), bad.begin(), bad.end());
@@ -95,7 +96,7 @@ TEST(TwinlinkSimulateCli, HelpAndUsageErrors) {
 }
 
 // 20 devices for 3 s: every point the devices recorded is confirmed by a receipt and is a row of
-// serve's database, and every shadow report got its answer.
+// serve's database, and every shadow report got its answer; then again without a shared runtime.
 TEST_F(TwinlinkSimulate, TwentyDevicesStoreEveryPoint) {
     start_serve();
     const auto r = proc::run_command(simulate_args({"--devices", "20", "--rate", "20", "--duration", "3",
@@ -123,15 +124,18 @@ TEST_F(TwinlinkSimulate, TwentyDevicesStoreEveryPoint) {
     EXPECT_TRUE(j.at("rss_per_device_kib").is_number()) << j.dump(2);
     EXPECT_TRUE(j.at("cpu_ms_per_1000_points").is_number()) << j.dump(2);
     EXPECT_EQ(j.at("interrupted"), false);
+    EXPECT_EQ(j.at("runtime_threads"), 2) << "the devices share a runtime by default";
 
     // A second run with the same device ids counts only its own rows.
     const auto again = proc::run_command(simulate_args({"--devices", "20", "--rate", "10", "--duration", "1",
-                                                        "--shadow-every", "0", "--db", db_}),
+                                                        "--shadow-every", "0", "--db", db_, "--runtime-threads", "0"}),
                                          60s);
     ASSERT_EQ(again.exit_code, 0) << again.output;
     const json k = results();
     EXPECT_EQ(k.at("points_stored_rows"), k.at("points_recorded")) << k.dump(2);
     EXPECT_TRUE(k.at("shadow_p50_ms").is_null()) << k.dump(2);
+    EXPECT_TRUE(k.at("runtime_threads").is_null()) << k.dump(2);
+    EXPECT_EQ(k.at("points_lost"), 0) << k.dump(2);
 }
 
 // Without a sink no receipt comes: the points are not confirmed stored, and the run fails.

@@ -33,6 +33,7 @@
 #include "twinlink/database.hpp"
 #include "twinlink/datapoint_sink.hpp"
 #include "twinlink/device.hpp"
+#include "twinlink/runtime.hpp"
 #include "twinlink/status.hpp"
 
 namespace {
@@ -144,6 +145,7 @@ struct Settings {
     Encoding encoding = Encoding::Json;
     std::string json_path;
     std::string db_path;
+    unsigned runtime_threads = 2;  // 0: no runtime, each device's client has threads of its own
     bool progress = false;
 };
 
@@ -246,6 +248,10 @@ int simulate(const std::vector<std::string>& args) {
         .option("db", "PATH", "serve's SQLite database, read (read-only) to count the rows this run stored")
         .option("connect-timeout", "SECONDS", "how long every device may take to connect", "30")
         .option("flush-timeout", "SECONDS", "how long the final flush may take", "30")
+        .option("runtime-threads", "K",
+                "the devices share a twinlink::Runtime with K dispatch threads (0: none, each device's "
+                "client has threads of its own)",
+                "2")
         .flag("progress", "show the progress line on stderr even when it is not a terminal");
     add_connection_options(cli, "warning", "not used: each device's client id is its device id (--client-prefix)");
     add_topic_options(cli);
@@ -268,6 +274,14 @@ int simulate(const std::vector<std::string>& args) {
     s.json_path = cli.value("json");
     s.db_path = cli.value("db");
     s.progress = cli.given("progress") || ::isatty(STDERR_FILENO) == 1;
+    const std::string runtime_threads = cli.value("runtime-threads");
+    if (runtime_threads != "0") {
+        const unsigned long k = parse_positive("runtime-threads", runtime_threads);
+        if (k > 256) throw UsageError("--runtime-threads: at most 256");
+        s.runtime_threads = static_cast<unsigned>(k);
+    } else {
+        s.runtime_threads = 0;
+    }
     const TopicProfile profile = topic_profile(cli);
     const std::string prefix = cli.value("prefix");
     ClientOptions client = client_options(cli);
@@ -292,6 +306,7 @@ int simulate(const std::vector<std::string>& args) {
     Completions connects, flushes, disconnects;
     RoundTrips round_trips;
     const ProcessUsage before = process_usage();
+    if (s.runtime_threads > 0) client.runtime = std::make_shared<Runtime>(RuntimeOptions{s.runtime_threads});
     std::vector<SimulatedDevice> fleet(s.devices);
     for (unsigned long i = 0; i < s.devices; ++i) {
         DeviceOptions o;
@@ -456,7 +471,7 @@ int simulate(const std::vector<std::string>& args) {
     out["duration_s"] = s.duration_s;
     out["shadow_every_s"] = s.shadow_every_s;
     out["encoding"] = encoding_name(s.encoding);
-    out["runtime_threads"] = nullptr;
+    out["runtime_threads"] = s.runtime_threads > 0 ? nlohmann::json(s.runtime_threads) : nlohmann::json();
     out["connected"] = connects.ok();
     out["connect_ms"] = json_or_null(connect_ms);
     out["recorded_s"] = recorded_s;
@@ -492,7 +507,10 @@ int simulate(const std::vector<std::string>& args) {
         std::cout << "  " << name << std::string(name.size() < 28 ? 28 - name.size() : 1, ' ') << value << "\n";
     };
     std::cout << "twinlink simulate: " << s.devices << " devices, " << fixed(s.rate, 1) << " points/s each, "
-              << fixed(recorded_s, 1) << " s" << (interrupted ? " (interrupted)" : "") << "\n";
+              << fixed(recorded_s, 1) << " s, "
+              << (s.runtime_threads > 0 ? "a runtime of " + std::to_string(s.runtime_threads) + " dispatch threads"
+                                        : std::string("no runtime"))
+              << (interrupted ? " (interrupted)" : "") << "\n";
     row("connected", std::to_string(connects.ok()) + "/" + std::to_string(s.devices) +
                          (connect_ms ? " in " + fixed(*connect_ms, 0) + " ms" : ""));
     row("points recorded", std::to_string(t.recorded));
