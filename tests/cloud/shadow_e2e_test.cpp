@@ -330,6 +330,47 @@ TEST_P(ShadowEndToEnd, ReportsMadeOfflineAreSentAsOneUpdate) {
     EXPECT_EQ(service_->stats().updates, updates_before + 2);
 }
 
+// report() callers on several threads while the device is offline: their updates are folded into
+// one, and every caller gets the accepted response of that update once it is back online (the
+// result is kept for as long as some caller waits for it, and a caller that timed out earlier
+// does not hold it up).
+TEST_P(ShadowEndToEnd, ReportCallersFoldedIntoOneUpdateAllGetItsResponse) {
+    auto device_client = connected_client();
+    Shadow device(*device_client, shadow_options("folded"));
+    device.report({{"boot", 1}}, kLong);
+
+    device_client->disconnect(2s);
+    drain_callbacks(*device_client);
+    EXPECT_THROW(device.report({{"early", 1}}, 200ms), Error);  // times out; stays queued
+    constexpr int kCallers = 6;
+    std::vector<std::thread> callers;
+    std::vector<json> responses(kCallers);
+    std::atomic<int> failures{0};
+    for (int i = 0; i < kCallers; ++i) {
+        callers.emplace_back([&, i] {
+            try {
+                responses[i] = device.report({{"k" + std::to_string(i), i}}, kLong);
+            } catch (const Error&) {
+                ++failures;
+            }
+        });
+    }
+    // Every caller's update is queued (offline, it is merged locally) before the reconnect.
+    ASSERT_TRUE(wait_until([&] { return device.state().reported.size() == kCallers + 2; }, kLong));
+    device_client->connect(kLong);
+    for (auto& t : callers) t.join();
+    EXPECT_EQ(failures.load(), 0);
+    for (int i = 0; i < kCallers; ++i) {
+        ASSERT_TRUE(responses[i].is_object()) << i;
+        // The folded update carried every caller's key.
+        EXPECT_EQ(responses[i]["state"]["reported"].value("k" + std::to_string(i), -1), i) << responses[i].dump();
+    }
+    // A later report() is answered with its own update.
+    const json later = device.report({{"later", 1}}, kLong);
+    EXPECT_EQ(later["state"]["reported"].value("later", 0), 1) << later.dump();
+    EXPECT_FALSE(later["state"]["reported"].contains("k0")) << later.dump();
+}
+
 // Merging queued reports must equal applying them in turn, even where one merge patch cannot
 // say it: a key deleted (or set to a non-object) and then set to an object is replaced, not
 // merged into what the cloud held.
