@@ -33,6 +33,8 @@ struct Registration {
 
 ClientOptions::ClientOptions() { check(tl_client_options_new(&options_)); }
 ClientOptions::~ClientOptions() { tl_client_options_free(options_); }
+Runtime::Runtime(uint32_t dispatch_threads) { check(tl_runtime_new(&runtime_, dispatch_threads)); }
+Runtime::~Runtime() { tl_runtime_free(runtime_); }
 ShadowOptions::ShadowOptions() { check(tl_shadow_options_new(&options_)); }
 ShadowOptions::~ShadowOptions() { tl_shadow_options_free(options_); }
 DatapointOptions::DatapointOptions() { check(tl_datapoint_options_new(&options_)); }
@@ -41,6 +43,13 @@ DeviceOptions::DeviceOptions() { check(tl_device_options_new(&options_)); }
 DeviceOptions::~DeviceOptions() { tl_device_options_free(options_); }
 
 void bind_options(py::module_& m) {
+    py::class_<Runtime, std::shared_ptr<Runtime>>(m, "Runtime")
+        .def(py::init<uint32_t>(), py::arg("dispatch_threads"))
+        .def_property_readonly("clients", [](const Runtime& r) {
+            size_t n = 0;
+            check(tl_runtime_clients(r.get(), &n));
+            return n;
+        });
     py::class_<ClientOptions, std::shared_ptr<ClientOptions>>(m, "ClientOptions")
         .def(py::init<>())
         .def("add_broker", [](ClientOptions& o, const std::string& uri) {
@@ -95,6 +104,9 @@ void bind_options(py::module_& m) {
         })
         .def("set_max_inflight", [](ClientOptions& o, uint32_t n) {
             check(tl_client_options_set_max_inflight(o.get(), n));
+        })
+        .def("set_runtime", [](ClientOptions& o, const std::shared_ptr<Runtime>& runtime) {
+            check(tl_client_options_set_runtime(o.get(), runtime ? runtime->get() : nullptr));
         })
         .def("set_log_callback", [](ClientOptions& o, const py::object& fn, int level) {
             Registration r(fn);

@@ -23,6 +23,20 @@ private:
     tl_client_options* options_ = nullptr;
 };
 
+// twinlink.Runtime's native half: a reference to a tl_runtime (reference counted in the C ABI,
+// so clients made with it keep it alive after this object goes).
+class Runtime {
+public:
+    explicit Runtime(uint32_t dispatch_threads);
+    ~Runtime();
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+    tl_runtime* get() const { return runtime_; }
+
+private:
+    tl_runtime* runtime_ = nullptr;
+};
+
 class ShadowOptions {
 public:
     ShadowOptions();

@@ -58,6 +58,7 @@ from ._types import (
 from .client import Client, Subscription
 from .datapoints import Datapoints
 from .device import Device
+from .runtime import Runtime
 from ._model import ModelError, ModelShadow, Partial
 from .shadow import Delta, Shadow
 
@@ -92,6 +93,7 @@ _atexit.register(_shutdown)
 
 __all__ = [
     "Device",
+    "Runtime",
     "Client",
     "Shadow",
     "Datapoints",

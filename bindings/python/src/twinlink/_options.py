@@ -16,6 +16,7 @@ from ._errors import InvalidArgument
 from ._events import ErrorHooks
 from ._log import LogLevel, emit, native_level
 from ._types import Backpressure, ConnectionEvent, Delivery, DropEvent, Encoding, Fsync, Overflow, Profile
+from .runtime import Runtime
 
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -54,6 +55,7 @@ class ClientOptions(TypedDict, total=False):
     profile: Union[Profile, str]  #: "twinlink" (default) or "aws"
     prefix: str  #: topic prefix of the twinlink profile, default "tl"
     shadow_request_timeout: float  #: seconds before an unanswered shadow update is resent, default 10
+    runtime: "Runtime"  #: threads shared with other devices (twinlink.Runtime); default: the device's own
 
 
 class DatapointOptions(TypedDict, total=False):
@@ -238,6 +240,10 @@ def client_options(
         o.set_offline_queue(messages, size, Overflow.parse(policy, "offline_queue_policy"))
     if (inflight := taken.get("max_inflight")) is not None:
         o.set_max_inflight(_count(inflight, "max_inflight"))
+    if (runtime := taken.get("runtime")) is not None:
+        if not isinstance(runtime, Runtime):
+            raise TypeError(f"runtime must be a twinlink.Runtime, not {type(runtime).__name__}")
+        o.set_runtime(runtime._native)
     o.set_log_callback(emit, native_level(taken.get("log_level")))
     o.set_connection_callback(on_event)
     return o
