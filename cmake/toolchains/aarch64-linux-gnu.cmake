@@ -25,12 +25,14 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 # pkg-config (used by find_package(PkgConfig) users) sees the arm64 .pc files only.
 set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/${TWINLINK_CROSS_TRIPLET}/pkgconfig:/usr/share/pkgconfig)
 
-# Test programs and gtest_discover_tests run under qemu-user. -L: the arm64 loader and libc of the
-# cross toolchain; the multiarch libraries (Paho, OpenSSL, SQLite) are found in the machine's
-# /usr/lib/aarch64-linux-gnu, where qemu falls back to when a path is not under -L.
+# Test programs and gtest_discover_tests run under qemu-user, with the arm64 loader and libc of the
+# multiarch package libc6:arm64 (/lib/ld-linux-aarch64.so.1, /usr/lib/aarch64-linux-gnu), which
+# the arm64 dev packages bring: the same libc that the arm64 Paho, OpenSSL and libstdc++ there were
+# built against. (Not `-L /usr/aarch64-linux-gnu`: that loader is the cross toolchain's, of another
+# glibc build than the multiarch libc it would load, and programs hung or crashed with it.)
 find_program(TWINLINK_QEMU_AARCH64 qemu-aarch64)
 if(TWINLINK_QEMU_AARCH64)
-  set(CMAKE_CROSSCOMPILING_EMULATOR ${TWINLINK_QEMU_AARCH64} -L /usr/${TWINLINK_CROSS_TRIPLET})
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${TWINLINK_QEMU_AARCH64})
 endif()
 
 # dpkg-shlibdeps and CPack: the packages are for arm64.
