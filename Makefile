@@ -18,6 +18,7 @@
 #                        charts (scripts/plot-bench: build/bench/*.png)
 #   make fuzz            libFuzzer targets (clang, ASan+UBSan) in build-fuzz/, each for FUZZ_SECONDS (60)
 #   make deb             Debian packages in build-deb/deb/, lintian, then installed, tried and removed (root)
+#   make cross-arm64     arm64 build in build-arm64/, its tests under qemu-user, arm64 .debs, wheel, npm prebuild
 #   make clean           remove the build directories
 
 SHELL := /bin/bash
@@ -246,6 +247,16 @@ deb: bootstrap
 	rm -rf $(DEB_BUILD_DIR)/deb/_CPack_Packages
 	lintian --fail-on error --display-level '>=warning' $(DEB_BUILD_DIR)/deb/*.deb
 	packaging/deb/check-debs $(DEB_BUILD_DIR)/deb
+
+# arm64, the typical device: scripts/cross-arm64 cross-builds libtwinlink, the CLI, the examples and the
+# core, C ABI and datapoint suites in build-arm64/ (cmake/toolchains/aarch64-linux-gnu.cmake), runs
+# those suites under qemu-user, and makes the arm64 .debs, wheel and npm prebuild, each tried under
+# qemu against a native mosquitto and build/'s `twinlink serve` (docs/install.md, "Cross-building
+# for a device"). It takes most of an hour here, so it is not part of `make test`.
+.PHONY: cross-arm64
+cross-arm64: build
+	@scripts/bootstrap deb node cross-arm64
+	scripts/cross-arm64
 
 # Needs nothing installed, so no bootstrap.
 clean:
