@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fixtures/broker.hpp"
+#include "fixtures/postgres.hpp"
 #include "fixtures/process.hpp"
 
 namespace {
@@ -88,6 +89,19 @@ TEST(TwinlinkTool, HelpAndUsageErrors) {
     EXPECT_TRUE(contains(r.output, "unknown option '--bogus'")) << r.output;
     r = twinlink({"shadow", "watch", "dev", "--count", "0"});
     EXPECT_EQ(r.exit_code, 2) << r.output;
+}
+
+// A PostgreSQL that cannot be reached is an error at start that names the URI without its
+// password (tests/cloud/postgres_database_test.cpp has the other failures).
+TEST(TwinlinkTool, ServeOnAnUnreachablePostgresSaysSo) {
+    const auto r = twinlink({"serve", "--broker", "mqtt://127.0.0.1:1", "--db",
+                             "postgresql://ann:s3cret@127.0.0.1:1/cloud?connect_timeout=2"});
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    if (twinlink::testing::postgres_enabled())
+        EXPECT_TRUE(contains(r.output, "cannot reach PostgreSQL at 'postgresql://ann@127.0.0.1:1/cloud")) << r.output;
+    else
+        EXPECT_TRUE(contains(r.output, "no PostgreSQL support")) << r.output;
+    EXPECT_FALSE(contains(r.output, "s3cret")) << r.output;
 }
 
 class TwinlinkServe : public ::testing::Test {

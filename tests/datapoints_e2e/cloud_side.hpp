@@ -1,5 +1,6 @@
 // The receiving side of the datapoint tests: a DatapointSink on its own Client, storing into an
-// SQLite file in a temporary directory, with its log lines kept for assertions.
+// SQLite file in a temporary directory or a PostgreSQL database, with its log lines kept for
+// assertions.
 #pragma once
 
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include "fixtures/process.hpp"
 #include "twinlink/database.hpp"
 #include "twinlink/datapoint_sink.hpp"
+#include "twinlink/postgres_database.hpp"
 
 namespace dptest {
 
@@ -46,14 +48,20 @@ inline twinlink::ClientOptions client_options(const std::string& uri, tltest::Re
     return o;
 }
 
-/// A DatapointSink with its own connected Client and its own database file.
+/// A DatapointSink with its own connected Client and its own database: a SQLite file, or a
+/// PostgreSQL database when `db_path` is a postgresql:// URI.
 class CloudSide {
 public:
     CloudSide(const std::string& broker_uri, const std::string& db_path,
               twinlink::DatapointSinkOptions options = {})
-        : client_(std::make_unique<twinlink::Client>(client_options(broker_uri, log_))),
-          db_(std::make_unique<twinlink::Database>(db_path)),
-          store_(std::make_unique<twinlink::DatapointStore>(*db_)) {
+        : client_(std::make_unique<twinlink::Client>(client_options(broker_uri, log_))) {
+        if (twinlink::PostgresDatabase::is_uri(db_path)) {
+            pg_ = std::make_unique<twinlink::PostgresDatabase>(db_path);
+            store_ = std::make_unique<twinlink::DatapointStore>(*pg_);
+        } else {
+            db_ = std::make_unique<twinlink::Database>(db_path);
+            store_ = std::make_unique<twinlink::DatapointStore>(*db_);
+        }
         client_->connect(tltest::kLong);
         sink_ = std::make_unique<twinlink::DatapointSink>(*client_, *store_, std::move(options));
     }
@@ -64,6 +72,7 @@ public:
     }
 
     twinlink::Client& client() { return *client_; }
+    /// The SQLite database (not for a CloudSide on PostgreSQL).
     twinlink::Database& db() { return *db_; }
     twinlink::DatapointStore& store() { return *store_; }
     twinlink::DatapointSink& sink() { return *sink_; }
@@ -84,6 +93,7 @@ private:
     tltest::Recorder<std::string> log_;
     std::unique_ptr<twinlink::Client> client_;
     std::unique_ptr<twinlink::Database> db_;
+    std::unique_ptr<twinlink::PostgresDatabase> pg_;
     std::unique_ptr<twinlink::DatapointStore> store_;
     std::unique_ptr<twinlink::DatapointSink> sink_;
 };

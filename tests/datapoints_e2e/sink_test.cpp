@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "cloud/backend.hpp"
 #include "cloud_side.hpp"
 #include "fixtures/broker.hpp"
 #include "twinlink/batch_codec.hpp"
@@ -27,10 +28,12 @@ using twinlink::Error;
 using twinlink::Status;
 using tltest::kLong;
 
-class Sink : public ::testing::Test {
+// On SQLite and on PostgreSQL (one server per test program, fixtures/postgres.hpp).
+class Sink : public ::testing::TestWithParam<tlcloud::Backend> {
 protected:
     void SetUp() override {
-        cloud_ = std::make_unique<CloudSide>(broker_.uri(), dir_.file("cloud.db"));
+        db_location_ = location("cloud.db");
+        cloud_ = std::make_unique<CloudSide>(broker_.uri(), db_location_);
         device_ = std::make_unique<Client>(dptest::client_options(broker_.uri()));
         device_->connect(kLong);
     }
@@ -51,13 +54,20 @@ protected:
         return enc.finish(id, seq);
     }
 
+    // A new database: a file `name` in the temp dir, or a new PostgreSQL database.
+    std::string location(const std::string& name) {
+        return GetParam() == tlcloud::Backend::Sqlite ? dir_.file(name)
+                                                      : twinlink::testing::shared_postgres().create_database();
+    }
+
     twinlink::testing::Broker broker_{twinlink::testing::Broker::Options{false}};
     TempDir dir_;
+    std::string db_location_;
     std::unique_ptr<CloudSide> cloud_;
     std::unique_ptr<Client> device_;
 };
 
-TEST_F(Sink, StoresBatchesOfBothEncodingsFromBothTopicLayouts) {
+TEST_P(Sink, StoresBatchesOfBothEncodingsFromBothTopicLayouts) {
     publish("tl/dev-1/dp", batch(Encoding::Json, "dev-1", 1, 0, 3));
     publish("tl/dev-1/dp", batch(Encoding::Cbor, "dev-1", 2, 3, 3));
     BatchEncoder per_series(Encoding::Cbor, "dev-1");
@@ -78,7 +88,7 @@ TEST_F(Sink, StoresBatchesOfBothEncodingsFromBothTopicLayouts) {
     EXPECT_EQ(temp[1].point.value, twinlink::DatapointValue(json{{"unit", "C"}}));
 }
 
-TEST_F(Sink, StoresCompactBatchesAndDropsTheirRedeliveries) {
+TEST_P(Sink, StoresCompactBatchesAndDropsTheirRedeliveries) {
     BatchEncoder enc(Encoding::Compact, "dev-1");
     for (int i = 0; i < 50; ++i) {
         enc.add("temp", 1'700'000'000'000 + i * 1000, 21.0 + i * 0.01);
@@ -107,7 +117,7 @@ TEST_F(Sink, StoresCompactBatchesAndDropsTheirRedeliveries) {
     EXPECT_EQ(cloud_->store().query("dev-1", "door").at(0).point.value, twinlink::DatapointValue(true));
 }
 
-TEST_F(Sink, DropsRedeliveriesAndKeepsBatchesThatReuseASeq) {
+TEST_P(Sink, DropsRedeliveriesAndKeepsBatchesThatReuseASeq) {
     const std::string first = batch(Encoding::Json, "dev-1", 10, 0, 5);
     publish("tl/dev-1/dp", first);
     publish("tl/dev-1/dp", first);
@@ -126,7 +136,7 @@ TEST_F(Sink, DropsRedeliveriesAndKeepsBatchesThatReuseASeq) {
     EXPECT_EQ(cloud_->store().count("dev-1"), 7u);
 }
 
-TEST_F(Sink, RejectsEveryMalformedMessageAndGoesOn) {
+TEST_P(Sink, RejectsEveryMalformedMessageAndGoesOn) {
     const std::string good = batch(Encoding::Json, "dev-1", 1, 0, 2);
     std::string bad_version = good;
     bad_version.replace(bad_version.find("\"v\":1"), 5, "\"v\":9");
@@ -168,11 +178,11 @@ TEST_F(Sink, RejectsEveryMalformedMessageAndGoesOn) {
     EXPECT_TRUE(names_device);
 }
 
-TEST_F(Sink, RejectsMessagesOverItsSizeBound) {
+TEST_P(Sink, RejectsMessagesOverItsSizeBound) {
     cloud_.reset();
     DatapointSinkOptions options;
     options.max_batch_bytes = 200;
-    cloud_ = std::make_unique<CloudSide>(broker_.uri(), dir_.file("small.db"), options);
+    cloud_ = std::make_unique<CloudSide>(broker_.uri(), location("small.db"), options);
     publish("tl/dev-1/dp", batch(Encoding::Json, "dev-1", 1, 0, 100));
     publish("tl/dev-1/dp", batch(Encoding::Json, "dev-1", 2, 0, 1));
     ASSERT_TRUE(cloud_->wait_handled(2));
@@ -180,11 +190,11 @@ TEST_F(Sink, RejectsMessagesOverItsSizeBound) {
     EXPECT_EQ(cloud_->store().count("dev-1"), 1u);
 }
 
-TEST_F(Sink, CustomFiltersAndTheDeviceLevel) {
+TEST_P(Sink, CustomFiltersAndTheDeviceLevel) {
     cloud_.reset();
     DatapointSinkOptions options;
     options.filters = {"acme/prod/+/telemetry", "acme/fixed/telemetry"};
-    cloud_ = std::make_unique<CloudSide>(broker_.uri(), dir_.file("custom.db"), options);
+    cloud_ = std::make_unique<CloudSide>(broker_.uri(), location("custom.db"), options);
     publish("acme/prod/dev-1/telemetry", batch(Encoding::Json, "dev-1", 1, 0, 1));
     publish("acme/prod/dev-1/telemetry", batch(Encoding::Json, "dev-9", 1, 0, 1));  // not dev-1's
     publish("acme/fixed/telemetry", batch(Encoding::Json, "dev-9", 2, 0, 1));       // no device level
@@ -198,7 +208,7 @@ TEST_F(Sink, CustomFiltersAndTheDeviceLevel) {
     EXPECT_EQ(cloud_->store().count("dev-9"), 1u);
 }
 
-TEST_F(Sink, BadOptionsAreRefused) {
+TEST_P(Sink, BadOptionsAreRefused) {
     DatapointSinkOptions none;
     none.filters.clear();
     EXPECT_EQ(tltest::capture_error([&] { DatapointSink s(cloud_->client(), cloud_->store(), none); }).status(),
@@ -213,7 +223,7 @@ TEST_F(Sink, BadOptionsAreRefused) {
               Status::InvalidArgument);
 }
 
-TEST_F(Sink, BadReceiptTopicsAreRefused) {
+TEST_P(Sink, BadReceiptTopicsAreRefused) {
     for (const std::string topic : {"tl/dev/receipts", "tl/{device}/#", "tl/+/{device}"}) {
         DatapointSinkOptions o;
         o.receipt_topic = topic;
@@ -223,7 +233,7 @@ TEST_F(Sink, BadReceiptTopicsAreRefused) {
     }
 }
 
-TEST_F(Sink, SendsEachDeviceAReceiptForWhatItStoredAndForRedeliveries) {
+TEST_P(Sink, SendsEachDeviceAReceiptForWhatItStoredAndForRedeliveries) {
     tltest::Recorder<std::string> receipts_1, receipts_2;
     device_->subscribe("tl/dev-1/receipts", 1, [receipts_1](const twinlink::MessageView& m) {
         receipts_1.push(std::string(m.payload));
@@ -298,11 +308,16 @@ TEST(DeliveryReceipt, DecodeSortsAndMergesRanges) {
               (Ranges{{0, 18446744073709551615u}}));
 }
 
-TEST_F(Sink, TwoSinksOnOneDatabaseStoreABatchOnce) {
-    // A second sink on the same client, with its own connection to the same database file.
-    twinlink::Database db(dir_.file("cloud.db"));
-    twinlink::DatapointStore store(db);
-    auto other = std::make_unique<DatapointSink>(cloud_->client(), store);
+TEST_P(Sink, TwoSinksOnOneDatabaseStoreABatchOnce) {
+    // A second sink on the same client, with its own connection to the same database.
+    std::unique_ptr<twinlink::Database> sqlite;
+    std::unique_ptr<twinlink::PostgresDatabase> pg;
+    if (GetParam() == tlcloud::Backend::Postgres)
+        pg = std::make_unique<twinlink::PostgresDatabase>(db_location_);
+    else
+        sqlite = std::make_unique<twinlink::Database>(db_location_);
+    auto store = pg ? std::make_unique<twinlink::DatapointStore>(*pg) : std::make_unique<twinlink::DatapointStore>(*sqlite);
+    auto other = std::make_unique<DatapointSink>(cloud_->client(), *store);
     publish("tl/dev-1/dp", batch(Encoding::Json, "dev-1", 1, 0, 3));
     ASSERT_TRUE(cloud_->wait_handled(1));
     ASSERT_TRUE(tltest::wait_until([&] { return other->stats().batches + other->stats().duplicates == 1; }));
@@ -315,5 +330,7 @@ TEST_F(Sink, TwoSinksOnOneDatabaseStoreABatchOnce) {
     ASSERT_TRUE(cloud_->wait_handled(2));
     EXPECT_EQ(cloud_->store().count("dev-1"), 6u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, Sink, tlcloud::backends(), tlcloud::backend_name);
 
 }  // namespace
