@@ -190,14 +190,14 @@ bool Client::Impl::finish_connect() {
         if (!filters.empty()) resubscribe(filters);
         std::unique_lock<std::mutex> lock(mu_);
         if (subs_.generation() != generation) continue;
+        // Counted before Connected is visible: a connect() that returns sees its connection in stats().
+        ++counters_.connects;
+        if (ever_connected_) ++counters_.reconnects;
+        ever_connected_ = true;
         state_ = ConnectionState::Connected;
         connected_at_ = Clock::now();
-        const bool again = ever_connected_;
-        ever_connected_ = true;
         cv_.notify_all();
         lock.unlock();
-        ++counters_.connects;
-        if (again) ++counters_.reconnects;
         if (opts_.tcp_nodelay) {
             std::vector<detail::Endpoint> endpoints;
             for (const auto& b : brokers_) endpoints.push_back({b.host, b.port});
