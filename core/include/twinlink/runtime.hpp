@@ -46,7 +46,9 @@ struct RuntimeOptions {
 struct RuntimeStats {
     unsigned dispatch_threads = 0;
     std::size_t clients = 0;         ///< clients (devices) using the runtime now
-    std::size_t queued_callbacks = 0;  ///< callbacks waiting for a dispatch thread, all clients
+    /// Clients whose next callback waits for a free dispatch thread (each client's own queue may
+    /// hold more: ClientStats::callback_queue).
+    std::size_t queued_callbacks = 0;
     std::size_t timers = 0;          ///< operation deadlines pending, all clients
 };
 
