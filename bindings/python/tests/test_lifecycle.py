@@ -110,7 +110,9 @@ def test_ctrl_c_interrupts_a_blocking_call(own_broker, device_id):
             "-c",
             textwrap.dedent(
                 f"""
-                import time, twinlink
+                import faulthandler, time, twinlink
+                # Should it hang, its threads' stacks (stderr) say where, before the parent gives up.
+                faulthandler.dump_traceback_later({TIMEOUT - 5}, exit=True)
                 dev = twinlink.Device("{device_id}", broker="{own_broker.uri}", connect=False)
                 print("connecting", flush=True)
                 started = time.monotonic()
@@ -119,6 +121,7 @@ def test_ctrl_c_interrupts_a_blocking_call(own_broker, device_id):
                 except KeyboardInterrupt:
                     print("interrupted after %.1f s" % (time.monotonic() - started), flush=True)
                 dev.close(timeout=1)
+                print("closed", flush=True)
                 """
             ),
         ],
@@ -136,9 +139,10 @@ def test_ctrl_c_interrupts_a_blocking_call(own_broker, device_id):
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert process.returncode == 0, err
+    assert process.returncode == 0, out + err
     assert "interrupted after" in out
     assert float(out.split("after")[1].split()[0]) < 5
+    assert "closed" in out
 
 
 def test_close_waits_for_calls_in_progress(own_broker, device_id):
