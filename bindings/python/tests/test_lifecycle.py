@@ -11,9 +11,9 @@ import subprocess
 import sys
 import textwrap
 import time
+import weakref
 
 import pytest
-import weakref
 
 import twinlink
 from local_cloud import wait_until
