@@ -38,40 +38,48 @@ void Dispatcher::run(const std::shared_ptr<State>& state) {
     }
 }
 
+namespace {
+
+/// Runs `task` as the dispatcher runs a task: under `running`, swallowing what it throws (tasks
+/// report their own errors; nothing may unwind out of the dispatcher), and releasing what it
+/// captured while it still counts as running.
+void run_task(std::mutex& running, std::function<void()>& task) {
+    std::lock_guard<std::mutex> guard(running);
+    try {
+        task();
+    } catch (...) {
+    }
+    task = nullptr;
+}
+
+}  // namespace
+
+void Dispatcher::idle_locked(State& state) {
+    state.scheduled = false;
+    if (state.stopping) state.exited = true;
+    state.cv.notify_all();
+}
+
 void Dispatcher::step(const std::shared_ptr<State>& state) {
     std::function<void()> task;
     {
         std::lock_guard<std::mutex> lock(state->mu);
         // Empty, or stop() is finishing the queue on its own thread.
         if (state->queue.empty() || state->thread_id != std::thread::id()) {
-            state->scheduled = false;
-            if (state->stopping) state->exited = true;
-            state->cv.notify_all();
+            idle_locked(*state);
             return;
         }
         task = std::move(state->queue.front());
         state->queue.pop_front();
         state->thread_id = std::this_thread::get_id();
     }
-    {
-        std::lock_guard<std::mutex> running(state->running);
-        try {
-            task();
-        } catch (...) {
-            // Tasks report their own errors; nothing may unwind out of the dispatcher.
-        }
-        task = nullptr;  // what it captured goes while it still counts as running
-    }
+    run_task(state->running, task);
     bool again;
     {
         std::lock_guard<std::mutex> lock(state->mu);
         state->thread_id = std::thread::id();
         again = !state->queue.empty();
-        if (!again) {
-            state->scheduled = false;
-            if (state->stopping) state->exited = true;
-            state->cv.notify_all();
-        }
+        if (!again) idle_locked(*state);
     }
     // To the back of the pool's queue: another client's waiting task goes first.
     if (again) state->pool->schedule([state] { step(state); });
@@ -124,14 +132,7 @@ void Dispatcher::stop() {
             state_->queue.pop_front();
             state_->thread_id = std::this_thread::get_id();
             lock.unlock();
-            {
-                std::lock_guard<std::mutex> running(state_->running);
-                try {
-                    task();
-                } catch (...) {
-                }
-                task = nullptr;
-            }
+            run_task(state_->running, task);
             lock.lock();
             state_->thread_id = std::thread::id();
             state_->cv.notify_all();

@@ -64,6 +64,8 @@ private:
     static void run(const std::shared_ptr<State>& state);
     /// Pool mode: runs the next task, then hands the pool the next step or goes idle.
     static void step(const std::shared_ptr<State>& state);
+    /// Pool mode, under state.mu: nothing of this queue is with the pool any more.
+    static void idle_locked(State& state);
 
     std::shared_ptr<State> state_;
     std::thread thread_;
