@@ -118,11 +118,12 @@ TEST(Runtime, ABlockedCallbackOfOneDeviceDoesNotDelayAnotherDevicesCallbacks) {
     Device& other = *fleet[1];
 
     Latch entered, release;
-    std::atomic<int> slow_calls{0};
+    std::atomic<int> slow_calls{0}, slow_returns{0};
     slow.client().subscribe(slow.id() + "/in", 1, [&](const MessageView&) {
         ++slow_calls;
         entered.open();
         release.wait(kLong);  // blocks this device's dispatch queue until the test ends it
+        ++slow_returns;  // last: once both calls counted it, the test may end and free the latches
     });
     slow.client().publish_wait(slow.id() + "/in", "1", 1, false, kLong);
     slow.client().publish_wait(slow.id() + "/in", "2", 1, false, kLong);
@@ -147,7 +148,8 @@ TEST(Runtime, ABlockedCallbackOfOneDeviceDoesNotDelayAnotherDevicesCallbacks) {
     EXPECT_FALSE(release.is_open());
     EXPECT_EQ(slow_calls.load(), 1);  // the slow device's own second message waits, in order
     release.open();
-    EXPECT_TRUE(wait_until([&] { return slow_calls.load() == 2; }));
+    EXPECT_TRUE(wait_until([&] { return slow_returns.load() == 2; }));
+    EXPECT_EQ(slow_calls.load(), 2);
 }
 
 TEST(Runtime, KeepsEachDevicesCallbacksInOrder) {
@@ -175,12 +177,15 @@ TEST(Runtime, KeepsEachDevicesCallbacksInOrder) {
                 s->running.fetch_sub(1);
             });
         }
-    for (auto& d : fleet) d->client().wait_for_callbacks();
-    for (auto& s : seen) {
+    for (auto& s : seen)
         ASSERT_TRUE(wait_until([&] {
             std::lock_guard<std::mutex> lock(s->mu);
             return s->values.size() == std::size_t(kTasks);
         }));
+    // wait_for_callbacks() waits for the task that is running, not for the queued ones: called
+    // now, it waits for each device's last task, which still touches its Seen after storing.
+    for (auto& d : fleet) d->client().wait_for_callbacks();
+    for (auto& s : seen) {
         std::lock_guard<std::mutex> lock(s->mu);
         for (int i = 0; i < kTasks; ++i) ASSERT_EQ(s->values[std::size_t(i)], i);
         EXPECT_FALSE(s->overlapped);
