@@ -157,6 +157,7 @@ void Client::Impl::shutdown() {
         for (auto& m : outbox_.take_all()) pending.push_back(std::move(m));
         handlers = subs_.clear();
         listeners_.clear();
+        unacked_unsubscribes_.clear();
     }
     handlers.clear();
     for (auto& m : pending) complete(m, Status::Canceled);
@@ -742,13 +743,20 @@ bool Client::Impl::detach_subscription(std::uint64_t id, bool send_unsubscribe, 
     }
     if (!send_unsubscribe || !unused || !connected) return true;
     try {
+        mqtt::token_ptr token;
         if (operation != 0) {
-            paho_->unsubscribe(removed->filter, reinterpret_cast<void*>(static_cast<std::uintptr_t>(operation)),
-                               unsubscribe_listener_);
+            token = paho_->unsubscribe(removed->filter,
+                                       reinterpret_cast<void*>(static_cast<std::uintptr_t>(operation)),
+                                       unsubscribe_listener_);
             sent = true;
         } else {
-            paho_->unsubscribe(removed->filter);
+            token = paho_->unsubscribe(removed->filter);
         }
+        std::lock_guard<std::mutex> lock(mu_);
+        auto& unacked = unacked_unsubscribes_;
+        unacked.erase(std::remove_if(unacked.begin(), unacked.end(), [](const mqtt::token_ptr& t) { return t->is_complete(); }),
+                      unacked.end());
+        unacked.push_back(std::move(token));
     } catch (const mqtt::exception& e) {
         log_.debug("unsubscribe from '" + removed->filter + "' failed: " + e.what());
     }

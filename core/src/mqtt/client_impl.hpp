@@ -214,6 +214,10 @@ private:
     std::chrono::steady_clock::time_point drain_deadline_;
     std::vector<std::uint64_t> disconnect_waiters_;  // disconnect_async() operations
     std::map<std::uint64_t, std::uint64_t> subscribe_ops_;  // subscribe_async() operation -> subscription
+    // UNSUBSCRIBEs sent and not yet acknowledged (completed ones are pruned at the next send): a
+    // graceful close waits for them (close_gracefully()), because Paho C 1.3.12 leaks an UNSUBACK
+    // that its receive thread reads while the client is being destroyed.
+    std::vector<mqtt::token_ptr> unacked_unsubscribes_;
 
     /// Ends the connect_async() operations with `result`. Not under mu_.
     void finish_connect_waiters(const OperationResult& result);

@@ -329,11 +329,26 @@ void Client::Impl::close_gracefully() {
     // One budget for the whole close, and every wait ends as soon as the connection is known to
     // be gone: a dead broker answers nothing.
     const auto deadline = Clock::now() + kCloseBudget;
+    std::vector<mqtt::token_ptr> unsubscribes;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        unsubscribes.swap(unacked_unsubscribes_);
+    }
+    for (const auto& token : unsubscribes) {
+        const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()) - kDisconnectShare;
+        if (left <= milliseconds(0)) break;
+        try {
+            wait_unless_lost(token, left);
+        } catch (const mqtt::exception&) {
+            // refused or cut short: acknowledged all the same, nothing is left to arrive
+        }
+    }
     if (!opts_.presence.topic.empty()) {
         try {
             auto tok = paho_->publish(opts_.presence.topic, opts_.presence.offline.data(),
                                       opts_.presence.offline.size(), 1, true);
-            wait_unless_lost(tok, kCloseBudget - kDisconnectShare);
+            const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()) - kDisconnectShare;
+            wait_unless_lost(tok, std::max(left, milliseconds(0)));
         } catch (const mqtt::exception& e) {
             log_.debug(std::string("publishing the offline presence failed: ") + e.what());
         }
