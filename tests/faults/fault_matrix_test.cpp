@@ -490,13 +490,14 @@ TEST(FaultMatrix, DiskFullUnderTheSpoolKeepsRecordingAndReopensIntact) {
         {TL_SPOOL_FSIZE_DEVICE, spool_dir, std::to_string(kLimit), std::to_string(kPoints)}, 60s);
     ASSERT_EQ(run.exit_code, 0) << run.output;
     long long recorded = -1, refused = -1;
-    std::string first_error, refusal;
+    std::string first_error, refusal, drop_events;
     {
         std::istringstream in(run.output);
         std::string line;
         while (std::getline(in, line)) {
             if (line.rfind("log: ", 0) == 0 && first_error.empty()) first_error = line.substr(5);
             if (line.rfind("refusal: ", 0) == 0) refusal = line.substr(9);
+            if (line.rfind("drop: ", 0) == 0) drop_events = line.substr(6);
             std::sscanf(line.c_str(), "recorded %lld refused %lld", &recorded, &refused);
         }
     }
@@ -522,8 +523,9 @@ TEST(FaultMatrix, DiskFullUnderTheSpoolKeepsRecordingAndReopensIntact) {
     row.sent = kPoints;
     count_stored(row, dir.file("cloud.db"), device);
     // The temporary directory's name says nothing and changes every run.
-    for (auto at = first_error.find(spool_dir); at != std::string::npos; at = first_error.find(spool_dir))
-        first_error.replace(at, spool_dir.size(), "<spool dir>");
+    for (std::string* text : {&first_error, &refusal, &drop_events})
+        for (auto at = text->find(spool_dir); at != std::string::npos; at = text->find(spool_dir))
+            text->replace(at, spool_dir.size(), "<spool dir>");
     row.error = first_error.empty() ? "(nothing logged)" : "Error log: " + first_error;
     row.recover_ms = ms_between(reopened_at, drained_at);
     row.note = "record() accepted " + std::to_string(recorded) + " and then refused " + std::to_string(refused) +
@@ -532,14 +534,18 @@ TEST(FaultMatrix, DiskFullUnderTheSpoolKeepsRecordingAndReopensIntact) {
                "reopened spool recovered " + std::to_string(reopened.recovered_batches) + " whole batches, " +
                std::to_string(reopened.backlog_points) +
                " points, all stored; lost: what was refused, and what was held in memory when the process ended. "
-               "No DropEvent: a failed spool write is logged at Error level once a second";
+               "DropEvents: " + drop_events + "; the failed write is also logged at Error level once a second";
     row.print();
 
     // The process goes on, record() refuses (it never throws anything else), the error is
     // reported, and at most the held batch and the pending points are lost with the process.
     EXPECT_GT(recorded, 0) << run.output;
     EXPECT_EQ(recorded + refused, kPoints) << run.output;
-    EXPECT_TRUE(refusal.empty() || refusal.rfind("queue full", 0) == 0) << refusal;
+    // The refusal names the spool's error, not a full backlog, and so does the DropEvent.
+    EXPECT_GT(refused, 0) << run.output;
+    EXPECT_EQ(refusal.rfind("i/o error: record: the spool cannot be written (", 0), 0u) << refusal;
+    EXPECT_NE(refusal.find("File too large"), std::string::npos) << refusal;
+    EXPECT_NE(drop_events.find("the spool cannot be written"), std::string::npos) << run.output;
     EXPECT_FALSE(first_error.empty()) << "a failed spool write must be reported: " << run.output;
     EXPECT_NE(first_error.find("spool"), std::string::npos) << first_error;
     EXPECT_LE(recorded - row.stored, 5000) << "more was lost in memory than the pending bound: " << row.json();

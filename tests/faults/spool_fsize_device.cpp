@@ -14,8 +14,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "twinlink/datapoints.hpp"
 
@@ -55,6 +59,12 @@ int main(int argc, char** argv) {
         spool.max_bytes = 64 * limit;
         spool.fsync = twinlink::FsyncPolicy::Never;
         o.spool = spool;
+        // The DropEvents, summed by reason (they come at most once a second per reason).
+        auto drops = std::make_shared<std::pair<std::mutex, std::map<std::string, std::uint64_t>>>();
+        o.on_drop = [drops](const twinlink::DropEvent& ev) {
+            std::lock_guard<std::mutex> lock(drops->first);
+            drops->second[ev.reason] += ev.points;
+        };
         twinlink::Datapoints dp(client, o);
         const long long points = std::atoll(argv[3]);
         long long refused = 0;
@@ -75,6 +85,13 @@ int main(int argc, char** argv) {
                     static_cast<unsigned long long>(s.recorded), static_cast<unsigned long long>(s.batched),
                     static_cast<unsigned long long>(s.pending_points), static_cast<unsigned long long>(s.backlog_points),
                     static_cast<unsigned long long>(s.spooled_bytes), static_cast<unsigned long long>(s.dropped_points));
+        {
+            std::lock_guard<std::mutex> lock(drops->first);
+            std::string text;
+            for (const auto& [reason, count] : drops->second)
+                text += (text.empty() ? "" : "; ") + std::to_string(count) + " point(s): " + reason;
+            std::printf("drop: %s\n", text.empty() ? "none" : text.c_str());
+        }
         std::fflush(stdout);
         client.disconnect(100ms);
         return 0;

@@ -142,7 +142,9 @@ TL_API void tl_datapoints_free(tl_datapoints *datapoints);
 /* Record one point of series `name` (1..128 bytes, no '/', '+', '#', control characters) at
  * `timestamp_ms` (milliseconds since the epoch, or TL_NOW). Any thread; never blocks on the network.
  * Errors: TL_EINVAL (bad name, non-finite number, JSON that is not an object), TL_EQUEUE_FULL,
- * TL_ETIMEOUT (backpressure). */
+ * TL_ETIMEOUT (backpressure), TL_EIO (the spool cannot be written, a full disk say: batches are held
+ * in memory and retried each second, and once they fill the backlog's room the new points are
+ * refused; the message names the spool's error). */
 TL_API tl_status tl_datapoints_record_double(tl_datapoints *datapoints, const char *name, double value,
                                              int64_t timestamp_ms);
 TL_API tl_status tl_datapoints_record_int64(tl_datapoints *datapoints, const char *name, int64_t value,

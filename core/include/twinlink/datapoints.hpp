@@ -138,7 +138,8 @@ public:
     Datapoints& operator=(const Datapoints&) = delete;
 
     /// Record one point. Throws Error(InvalidArgument) for a bad name or a non-finite number or a
-    /// JSON value that is not an object; Error(QueueFull) or Error(Timeout) per the policy.
+    /// JSON value that is not an object; Error(QueueFull) or Error(Timeout) per the policy;
+    /// Error(Io) while the spool cannot be written (held batches fill the room; see datapoints.h).
     void record(std::string_view name, double value, std::int64_t timestamp_ms = kNow);
     void record(std::string_view name, std::int64_t value, std::int64_t timestamp_ms = kNow);
     void record(std::string_view name, int value, std::int64_t timestamp_ms = kNow) {

@@ -324,16 +324,20 @@ private:
             status = Status::Timeout;
         }
         stats_.rejected_points += count;
-        const char* why = backlog_full_ ? "the datapoint backlog is full" : "points are recorded faster than they can be batched";
+        // A spool that cannot be written holds batches back as a full backlog does: say which.
+        if (!spool_error_.empty()) status = Status::Io;
+        const std::string why = !spool_error_.empty() ? "the spool cannot be written (" + spool_error_ + ")"
+                                : backlog_full_       ? "the datapoint backlog is full"
+                                                      : "points are recorded faster than they can be batched";
         note_drop(why, count, 0);
-        throw Error(status, std::string("record: ") + why + " (" + std::to_string(count) + " point(s) refused)");
+        throw Error(status, "record: " + why + " (" + std::to_string(count) + " point(s) refused)");
     }
 
     // ---- drop reports (under mu_ to note, batcher thread to report) ----
 
     /// Adds to the drops of `reason` not reported yet. The first one since the last report wakes
     /// the batcher, which reports at most once per kDropReportInterval.
-    void note_drop(const char* reason, std::uint64_t points, std::uint64_t batches) {
+    void note_drop(const std::string& reason, std::uint64_t points, std::uint64_t batches) {
         DropEvent& ev = unreported_drops_[reason];
         const bool first = ev.points == 0;
         ev.policy = opts_.backpressure;
@@ -516,9 +520,17 @@ private:
                 // The spool could not write it (disk full, I/O error): keep it and try again later.
                 client_.log(LogLevel::Error, std::string("datapoints: ") + e.what());
                 send_retry_at_ = Clock::now() + std::chrono::seconds(1);
+                spool_failing_ = true;
+                std::lock_guard<std::mutex> lock(mu_);
+                spool_error_ = e.what();
                 break;
             }
             held_.pop_front();
+            if (spool_failing_) {
+                spool_failing_ = false;
+                std::lock_guard<std::mutex> lock(mu_);
+                spool_error_.clear();
+            }
         }
     }
 
@@ -669,6 +681,8 @@ private:
     bool wake_for_linger_ = false;  // between note_appending() and note_appended()
     bool stop_ = false;
     bool backlog_full_ = false;
+    std::string spool_error_;     // under mu_: the last spool write error, until a write succeeds
+    bool spool_failing_ = false;  // batcher thread only: spool_error_ is set
     std::uint64_t flush_requested_ = 0;
     std::uint64_t flush_handled_ = 0;
     std::uint64_t flush_target_ = 0;  // batches below this seq were closed when a flush was handled
