@@ -242,8 +242,8 @@ TEST_P(DatapointsDeviceKill, WhatReachedTheSpoolIsStoredOnceAfterTheDeviceIsKill
 }
 
 INSTANTIATE_TEST_SUITE_P(FsyncPolicies, DatapointsDeviceKill, ::testing::Values("every-batch", "interval", "never"),
-                         [](const auto& info) {
-                             std::string name = info.param;
+                         [](const auto& param_info) {
+                             std::string name = param_info.param;
                              name.erase(std::remove(name.begin(), name.end(), '-'), name.end());
                              return name;
                          });

@@ -227,7 +227,7 @@ TEST_F(BadInput, ShadowServiceRejectsTopicsThatAreNoDeviceOfTheirLevel) {
     // Levels that try to reach the victim's topics ("..", a second device level) match no request
     // filter: the broker never delivers them, and the service counts nothing.
     const auto before = service_->stats().requests;
-    for (const std::string topic : {"tl/" + kAttacker + "/../" + kVictim + "/shadow/update",
+    for (const std::string& topic : {"tl/" + kAttacker + "/../" + kVictim + "/shadow/update",
                                     "tl/" + kAttacker + "/" + kVictim + "/shadow/update"})
         attacker_->publish_wait(topic, R"({"state":{"desired":{"mode":"hacked"}}})", 1, false, kLong);
     EXPECT_TRUE(ask("tl/" + kAttacker + "/shadow/get", "{}").has_value());  // a marker: everything before it was handled
@@ -235,7 +235,7 @@ TEST_F(BadInput, ShadowServiceRejectsTopicsThatAreNoDeviceOfTheirLevel) {
     std::printf("BAD-INPUT topic | device level escape (.., two levels) | not delivered (no filter matches)\n");
 
     // Wildcards and invalid UTF-8 cannot be published at all: the client refuses them.
-    for (const std::string topic : {std::string("tl/+/shadow/update"), std::string("tl/#"),
+    for (const std::string& topic : {std::string("tl/+/shadow/update"), std::string("tl/#"),
                                     std::string("tl/\xff/shadow/update")}) {
         const auto e = tltest::capture_error([&] { attacker_->publish(topic, "{}", 1, false); });
         EXPECT_EQ(e.status(), Status::InvalidArgument) << topic << ": " << e.what();
