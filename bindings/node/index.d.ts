@@ -154,6 +154,8 @@ export interface DatapointStats {
   confirmedBatches: number;
   confirmedPoints: number;
   receiptTimeouts: number;
+  /** Receipts not applied: malformed, for another device, or too many waiting to be read. */
+  receiptsIgnored: number;
   droppedPoints: number;
   droppedBatches: number;
   rejectedPoints: number;

@@ -253,10 +253,12 @@ tl_status tl_datapoints_get_stats(const tl_datapoints* dp, tl_datapoint_stats* o
     return guard(__func__, [&] {
         const auto& d = deref(dp, "datapoints");
         auto& o = deref(out, "out");
-        // The struct of the first release ended with spooled_bytes; later fields are written only
-        // for callers that know them. Any other size is not a tl_datapoint_stats of any release.
+        // The struct of the first release ended with spooled_bytes, a later one with
+        // receipt_timeouts; later fields are written only for callers that know them. Any other
+        // size is not a tl_datapoint_stats of any release.
         constexpr std::size_t first_size = offsetof(tl_datapoint_stats, confirmed_batches);
-        if (o.struct_size < sizeof(tl_datapoint_stats) && o.struct_size != first_size)
+        constexpr std::size_t second_size = offsetof(tl_datapoint_stats, receipts_ignored);
+        if (o.struct_size < sizeof(tl_datapoint_stats) && o.struct_size != first_size && o.struct_size != second_size)
             invalid("out->struct_size " + std::to_string(o.struct_size) + " is not the size of a "
                     "tl_datapoint_stats; set it to sizeof(tl_datapoint_stats)");
         const auto s = d.core.stats();
@@ -275,10 +277,12 @@ tl_status tl_datapoints_get_stats(const tl_datapoints* dp, tl_datapoint_stats* o
         o.backlog_points = s.backlog_points;
         o.backlog_bytes = s.backlog_bytes;
         o.spooled_bytes = s.spooled_bytes;
-        if (o.struct_size < sizeof(tl_datapoint_stats)) return;
+        if (o.struct_size == first_size) return;
         o.confirmed_batches = s.confirmed_batches;
         o.confirmed_points = s.confirmed_points;
         o.receipt_timeouts = s.receipt_timeouts;
+        if (o.struct_size == second_size) return;
+        o.receipts_ignored = s.receipts_ignored;
     });
 }
 

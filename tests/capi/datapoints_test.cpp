@@ -464,6 +464,7 @@ TEST(CapiDatapoints, WithReceiptsABatchIsDeliveredWhenTheSinksReceiptArrives) {
     EXPECT_EQ(s.confirmed_batches, s.batches);
     EXPECT_EQ(s.backlog_points, 0u);
     EXPECT_EQ(s.receipt_timeouts, 0u);
+    EXPECT_EQ(s.receipts_ignored, 0u);
 }
 
 TEST_F(OfflineDatapoints, DeliveryOptionsAreCheckedAndOldStatsStructsStillWork) {
@@ -492,6 +493,12 @@ TEST_F(OfflineDatapoints, DeliveryOptionsAreCheckedAndOldStatsStructsStillWork) 
     EXPECT_EQ(tl_datapoints_get_stats(dp.get(), &s), TL_OK) << tl_last_error();
     EXPECT_EQ(s.recorded, 0u);
     EXPECT_EQ(s.confirmed_batches, 0xababababababababu) << "a field the caller does not know was written";
+    // ... and one built against the header before receipts_ignored, up to receipt_timeouts.
+    std::memset(&s, 0xab, sizeof s);
+    s.struct_size = offsetof(tl_datapoint_stats, receipts_ignored);
+    EXPECT_EQ(tl_datapoints_get_stats(dp.get(), &s), TL_OK) << tl_last_error();
+    EXPECT_EQ(s.receipt_timeouts, 0u);
+    EXPECT_EQ(s.receipts_ignored, 0xababababababababu) << "a field the caller does not know was written";
     s.struct_size = offsetof(tl_datapoint_stats, spooled_bytes);
     EXPECT_INVALID(tl_datapoints_get_stats, tl_datapoints_get_stats(dp.get(), &s), "struct_size");
 }

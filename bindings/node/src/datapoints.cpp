@@ -69,6 +69,7 @@ Napi::Object DatapointStats(Napi::Env env, const tl_datapoint_stats& s) {
     n("confirmedBatches", s.confirmed_batches);
     n("confirmedPoints", s.confirmed_points);
     n("receiptTimeouts", s.receipt_timeouts);
+    n("receiptsIgnored", s.receipts_ignored);
     n("droppedPoints", s.dropped_points);
     n("droppedBatches", s.dropped_batches);
     n("rejectedPoints", s.rejected_points);

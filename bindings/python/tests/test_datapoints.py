@@ -277,7 +277,7 @@ def test_receipts_confirm_what_the_sink_stored(broker, cloud, device_id):
         dev.datapoints.flush(TIMEOUT)
         stats = dev.datapoints.stats()
         assert stats.confirmed_points == 300 and stats.acked_points == 300
-        assert stats.backlog_points == 0 and stats.receipt_timeouts == 0
+        assert stats.backlog_points == 0 and stats.receipt_timeouts == 0 and stats.receipts_ignored == 0
     lines = stored_points(cloud, device_id, "r")
     assert lines is not None and len(lines) == 300
 

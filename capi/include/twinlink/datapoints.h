@@ -80,6 +80,8 @@ typedef struct tl_datapoint_stats {
     uint64_t confirmed_batches; /* confirmed stored by the sink's receipts (TL_DELIVERY_RECEIPT) */
     uint64_t confirmed_points;
     uint64_t receipt_timeouts;  /* batches sent again because no receipt came in time */
+    uint64_t receipts_ignored;  /* receipts not applied: malformed, for another device, or beyond
+                                   the 1,024 waiting to be read (each also logged as a warning) */
 } tl_datapoint_stats;
 
 /* Options with the defaults named below. Not thread-safe. Errors: TL_EINVAL, TL_ENOMEM. */

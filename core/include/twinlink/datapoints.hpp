@@ -109,6 +109,9 @@ struct DatapointStats {
     std::uint64_t confirmed_batches = 0;///< batches the sink's receipt confirmed stored (DeliveryMode::Receipt)
     std::uint64_t confirmed_points = 0;
     std::uint64_t receipt_timeouts = 0; ///< batches sent again because no receipt came in time
+    /// Receipts not applied: malformed, for another device, or beyond the 1,024 waiting to be read
+    /// (each is also logged at Warning level).
+    std::uint64_t receipts_ignored = 0;
     std::uint64_t dropped_points = 0;   ///< discarded by the backpressure policy or at shutdown
     std::uint64_t dropped_batches = 0;
     std::uint64_t rejected_points = 0;  ///< refused by record() (DropNewest, Block timeout)

@@ -390,10 +390,12 @@ private:
         try {
             receipt = decode_receipt(payload);
         } catch (const Error& e) {
+            ++receipts_ignored_;
             client_.log(LogLevel::Warning, std::string("datapoints: ignored a receipt: ") + e.what());
             return;
         }
         if (receipt.device != opts_.device) {
+            ++receipts_ignored_;
             client_.log(LogLevel::Warning, "datapoints: ignored a receipt for another device");
             return;
         }
@@ -450,6 +452,7 @@ private:
             for (const auto& receipt : receipts) on_receipt(receipt);
             receipts.clear();
             if (receipts_overflowed) {
+                receipts_ignored_ += receipts_overflowed;
                 client_.log(LogLevel::Warning, "datapoints: " + std::to_string(receipts_overflowed) +
                                                    " receipt(s) arrived faster than they could be read and were "
                                                    "ignored; their batches are sent again");
@@ -614,6 +617,7 @@ private:
         stats_.confirmed_batches = confirmed_batches_;
         stats_.confirmed_points = confirmed_points_;
         stats_.receipt_timeouts = receipt_timeouts_;
+        stats_.receipts_ignored = receipts_ignored_;
         stats_.dropped_points = dropped_points_;
         stats_.dropped_batches = dropped_batches_;
         std::uint64_t held_points = 0, held_bytes = 0;
@@ -706,7 +710,7 @@ private:
     std::optional<Clock::time_point> send_retry_at_;
     std::uint64_t stats_batches_ = 0, stats_batched_ = 0, stats_sent_ = 0;
     std::uint64_t acked_batches_ = 0, acked_points_ = 0, dropped_points_ = 0, dropped_batches_ = 0;
-    std::uint64_t confirmed_batches_ = 0, confirmed_points_ = 0, receipt_timeouts_ = 0;
+    std::uint64_t confirmed_batches_ = 0, confirmed_points_ = 0, receipt_timeouts_ = 0, receipts_ignored_ = 0;
 
     std::uint64_t listener_ = 0;
     std::uint64_t receipt_sub_ = 0;

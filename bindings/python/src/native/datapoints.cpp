@@ -43,6 +43,7 @@ py::dict datapoint_stats(const tl_datapoints* datapoints) {
     d["confirmed_batches"] = s.confirmed_batches;
     d["confirmed_points"] = s.confirmed_points;
     d["receipt_timeouts"] = s.receipt_timeouts;
+    d["receipts_ignored"] = s.receipts_ignored;
     return d;
 }
 

@@ -204,6 +204,7 @@ class DatapointStats(_Counters):
     confirmed_batches: int  #: confirmed stored by the sink's receipts (delivery "receipt")
     confirmed_points: int
     receipt_timeouts: int  #: batches sent again because no receipt came in time
+    receipts_ignored: int  #: receipts not applied: malformed, for another device, or too many unread
 
 
 @dataclass(frozen=True)

@@ -198,6 +198,7 @@ pub struct tl_datapoint_stats {
     pub confirmed_batches: u64,
     pub confirmed_points: u64,
     pub receipt_timeouts: u64,
+    pub receipts_ignored: u64,
 }
 
 // ---- device.h ------------------------------------------------------------------------------

@@ -148,6 +148,8 @@ pub struct DatapointStats {
     pub confirmed_points: u64,
     /// Batches sent again because no receipt came in time.
     pub receipt_timeouts: u64,
+    /// Receipts not applied: malformed, for another device, or too many waiting to be read.
+    pub receipts_ignored: u64,
 }
 
 /// What keeps a pipeline's C object alive: the device that owns it, or (for a pipeline made by
@@ -402,6 +404,7 @@ impl Datapoints {
             confirmed_batches: raw.confirmed_batches,
             confirmed_points: raw.confirmed_points,
             receipt_timeouts: raw.receipt_timeouts,
+            receipts_ignored: raw.receipts_ignored,
         })
     }
 }
