@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # capi.abi_catches: proof that capi.abi (check_abi.sh) fails on the changes it is there to catch and
-# passes on the additions it allows. Each case edits a copy of the committed baseline so that the
-# built library, compared with it, shows the change:
+# passes on the additions it allows. Each case edits a copy of the built library's own ABI, used as
+# the baseline, so that the library compared with it shows the change (the committed baseline would
+# do as well only until the library grows past it: a field appended since would fill the place of
+# the one "removed" below):
 #
 #   the baseline has a function the library lacks      -> a function was removed       -> must fail
 #   the baseline has another value for an enumerator   -> an enum value changed        -> must fail
@@ -29,9 +31,9 @@ trap 'rm -rf "$work"' EXIT
 "$ROOT/scripts/update-abi-baseline" --stdout "$library" >"$work/library.abi" ||
   { echo "capi.abi_catches: FAILED: could not read the ABI of $library" >&2; exit 1; }
 
-# mutate CASE OUT: a copy of the baseline with the edit of CASE.
+# mutate CASE OUT: a copy of the library's ABI with the edit of CASE.
 mutate() {
-  python3 - "$ROOT/capi/abi/libtwinlink.abi" "$2" "$1" <<'PY'
+  python3 - "$work/library.abi" "$2" "$1" <<'PY'
 import copy, sys
 import xml.etree.ElementTree as ET
 
@@ -66,13 +68,13 @@ def struct(name):
     for decl in root.iter('class-decl'):
         if decl.get('name') == name and decl.get('size-in-bits'):
             return decl, [m for m in decl if m.tag == 'data-member']
-    sys.exit('no struct ' + name + ' in the baseline')
+    sys.exit('no struct ' + name + ' in the ABI')
 
 def enum(name):
     for decl in root.iter('enum-decl'):
         if decl.get('name') == name:
             return decl, [e for e in decl if e.tag == 'enumerator']
-    sys.exit('no enum ' + name + ' in the baseline')
+    sys.exit('no enum ' + name + ' in the ABI')
 
 if case == 'function-removed':
     duplicate_function('tl_client_id', 'tl_client_gone')
