@@ -127,6 +127,13 @@ TEST(CompactCodec, DecimalDetectionFallsBackToXorWhenAValueDoesNotRoundTrip) {
     expect_round_trip({"fallback", points});
 }
 
+TEST(CompactCodec, AValueTooLargeForTheDecimalsOfAnotherFallsBackToXor) {
+    // 1.4e17 alone has no decimals; with 0.001 beside it, the series would need 1.4e20 / 10^3,
+    // beyond int64_t (found by fuzz_batch_cbor: the conversion came before the range check, which
+    // UndefinedBehaviorSanitizer reports; the make test-sanitize run replays this case).
+    expect_round_trip({"huge and decimal", {{"x", kT, 1.4e17}, {"x", kT + 1, 0.001}, {"x", kT + 2, -1.4e20}}});
+}
+
 TEST(CompactCodec, SizeEstimateIsAnUpperBoundAfterEveryPoint) {
     std::mt19937_64 rng(9);
     for (const auto& c : compact_cases::random_cases(2, 40)) {

@@ -221,9 +221,13 @@ void put_doubles(std::string& out, const std::vector<double>& values, std::strin
         ms.reserve(values.size());
         for (double v : values) {
             const double scaled = std::nearbyint(v * kPow10[k]);
+            // The range first: converting a double beyond int64_t (1e20, say) is undefined.
+            if (!(std::fabs(scaled) <= static_cast<double>(kMaxExactInt))) {
+                k = -1;
+                break;
+            }
             const auto m = static_cast<std::int64_t>(scaled);
-            if (!(std::fabs(scaled) <= static_cast<double>(kMaxExactInt)) ||
-                bits_of(static_cast<double>(m) / kPow10[k]) != bits_of(v)) {
+            if (bits_of(static_cast<double>(m) / kPow10[k]) != bits_of(v)) {
                 k = -1;
                 break;
             }
