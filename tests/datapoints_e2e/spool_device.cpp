@@ -3,9 +3,10 @@
 //   spool_device record BROKER SPOOL_DIR DEVICE POINTS
 //       Records POINTS int points (value i, timestamp kBase + i, series "s0".."s3" in turn) into a
 //       pipeline with a spool synced after every batch (FsyncPolicy::EveryBatch), at a steady pace.
-//       Whenever more points are in closed batches, prints "durable N recorded R": the first N of
-//       the R points recorded so far are on disk (a closed batch is appended and synced before
-//       stats() counts it in `batched`). Give it a broker it cannot reach, so nothing is
+//       Whenever more points are in closed batches, prints "durable N recorded R": N of the R
+//       points recorded so far are on disk (a closed batch is appended and synced before stats()
+//       counts it in `batched`): a prefix of each series, not always the first N of all, as
+//       numbers are batched a series at a time. Give it a broker it cannot reach, so nothing is
 //       acknowledged and everything stays in the spool. After the last point it prints
 //       "recorded POINTS" and waits to be killed.
 //
