@@ -33,6 +33,7 @@
 //! - A plain MQTT client (a backend, a tool): [`Client::builder`], [`Client::publish`],
 //!   [`Client::subscribe`], and the shadows of other devices through [`Shadow::builder`].
 //! - Typed deltas: [`Shadow::on_delta_as`].
+//! - Many devices in one process: [`Runtime`], shared threads given to each builder's `runtime()`.
 //! - Async, for any runtime: an `_async` form of every call that waits for the network
 //!   ([`DeviceBuilder::connect_async`], [`Shadow::report_async`], [`Datapoints::flush_async`],
 //!   [`Client::publish_async`], ...), each an [`Operation`] future completed by the C library's
@@ -60,6 +61,7 @@ mod datapoints;
 mod device;
 mod error;
 mod options;
+mod runtime;
 mod shadow;
 mod util;
 
@@ -72,6 +74,7 @@ pub use datapoints::{DatapointStats, Datapoints, DatapointsBuilder, PointValue, 
 pub use device::{ConnectionEvent, ConnectionState, Device, DeviceBuilder, DeviceStats};
 pub use error::{Error, ErrorKind, Result};
 pub use options::{Backpressure, Delivery, DropEvent, Encoding, Fsync, LogLevel, MqttVersion, Overflow, Profile};
+pub use runtime::Runtime;
 pub use shadow::{DeltaHandler, Shadow, ShadowBuilder};
 
 /// The version of the libtwinlink that is loaded ("MAJOR.MINOR.PATCH").

@@ -13,6 +13,7 @@ use twinlink_sys as sys;
 use crate::callback::{guard, Boxed};
 use crate::device::{connection_trampoline, ConnectionEvent};
 use crate::error::{check, Error, Result};
+use crate::runtime::Runtime;
 use crate::util::{c_string, millis};
 
 /// The MQTT protocol version a client speaks.
@@ -268,6 +269,7 @@ pub(crate) struct ClientConfig {
     pub tcp_nodelay: Option<bool>,
     pub on_connection: Option<Box<ConnectionFn>>,
     pub on_log: Option<(LogLevel, Box<LogFn>)>,
+    pub runtime: Option<Runtime>,
 }
 
 impl ClientConfig {
@@ -370,6 +372,10 @@ impl ClientConfig {
             }
             if let Some(nodelay) = self.tcp_nodelay {
                 check(sys::tl_client_options_set_tcp_nodelay(raw, flag(nodelay)))?;
+            }
+            if let Some(runtime) = &self.runtime {
+                // The options take a reference of their own, and so does every client made from them.
+                check(sys::tl_client_options_set_runtime(raw, runtime.raw()))?;
             }
             if let Some(f) = self.on_connection {
                 let user_data = Boxed::<ConnectionFn>::into_user_data(f);
@@ -709,6 +715,13 @@ macro_rules! client_builder_methods {
         /// Nagle's algorithm off (`TCP_NODELAY`, the default) or on.
         pub fn tcp_nodelay(mut self, nodelay: bool) -> Self {
             self.client.tcp_nodelay = Some(nodelay);
+            self
+        }
+
+        /// Runs the closures on `runtime`'s shared threads instead of threads of this
+        /// connection's own (see [`Runtime`](crate::Runtime)). Default: threads of its own.
+        pub fn runtime(mut self, runtime: &$crate::Runtime) -> Self {
+            self.client.runtime = Some(runtime.clone());
             self
         }
 
