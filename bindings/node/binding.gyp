@@ -19,6 +19,7 @@
         "src/options.cpp",
         "src/pool.cpp",
         "src/resource.cpp",
+        "src/runtime.cpp",
         "src/shadow.cpp"
       ],
       "include_dirs": [

@@ -66,6 +66,8 @@ export interface ClientOptions {
   maxInflight?: number;
   /** Default true. */
   tcpNoDelay?: boolean;
+  /** Run callbacks on these shared threads instead of threads of this connection's own. */
+  runtime?: Runtime;
   /** Emit 'log' events up to this level (default: none; TWINLINK_LOG=level writes to stderr). */
   logLevel?: LogLevel;
   /** Shadow topic profile; default 'twinlink'. */
@@ -351,6 +353,21 @@ export class Client extends EventEmitter implements AsyncDisposable {
 }
 
 export type DeviceEvents = ClientEvents;
+
+/**
+ * Dispatch and timer threads shared by many devices and clients (the `runtime` option). Devices
+ * keep it alive: close() never stops one that uses it.
+ */
+export class Runtime {
+  /** threads: 1 to 256 dispatch threads; default 2. */
+  constructor(options?: { threads?: number });
+  readonly threads: number;
+  /** Devices and clients using it now; throws a StateError once closed. */
+  readonly clients: number;
+  readonly closed: boolean;
+  /** Idempotent. */
+  close(): void;
+}
 
 export class Device extends EventEmitter implements AsyncDisposable {
   private constructor();

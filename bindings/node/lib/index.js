@@ -10,6 +10,7 @@ const { Device } = require('./device');
 const { Client, Subscription } = require('./client');
 const { Shadow, Registration } = require('./shadow');
 const { Datapoints } = require('./datapoints');
+const { Runtime } = require('./runtime');
 const { ConnectionEvent, Message, DropEvent } = require('./types');
 
 module.exports = {
@@ -17,6 +18,7 @@ module.exports = {
   Client,
   Shadow,
   Datapoints,
+  Runtime,
   Subscription,
   Registration,
   ConnectionEvent,

@@ -6,6 +6,7 @@ export const {
   Client,
   Shadow,
   Datapoints,
+  Runtime,
   Subscription,
   Registration,
   ConnectionEvent,

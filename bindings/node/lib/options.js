@@ -7,6 +7,7 @@
 
 const native = require('./native');
 const v = require('./validate');
+const { runtimeHandle } = require('./runtime');
 
 const Profile = { twinlink: 0, aws: 1 };
 const Encoding = { json: 0, cbor: 1, compact: 2 };
@@ -32,7 +33,7 @@ const DEFAULTS = {
 const CLIENT_KEYS = [
   'broker', 'clientId', 'username', 'password', 'mqttVersion', 'cleanSession', 'keepalive', 'connectTimeout',
   'reconnectBackoff', 'ackTimeout', 'operationTimeout', 'tls', 'presence', 'offlineQueue', 'maxInflight',
-  'tcpNoDelay', 'logLevel', 'profile', 'prefix', 'shadowRequestTimeout', 'timeout',
+  'tcpNoDelay', 'logLevel', 'profile', 'prefix', 'shadowRequestTimeout', 'timeout', 'runtime',
 ];
 const DATAPOINT_KEYS = [
   'datapointTopic', 'encoding', 'batchMaxPoints', 'batchMaxBytes', 'batchLinger', 'spoolDir', 'spoolMaxBytes',
@@ -132,6 +133,7 @@ function clientOptions(options, channel) {
   }
   if (given(options.maxInflight)) native.clientOptionsSetMaxInflight(o, v.integer(options.maxInflight, 'options.maxInflight', 1, 65535));
   if (given(options.tcpNoDelay)) native.clientOptionsSetTcpNodelay(o, v.boolean(options.tcpNoDelay, 'options.tcpNoDelay'));
+  if (given(options.runtime)) native.clientOptionsSetRuntime(o, runtimeHandle(options.runtime));
   if (given(options.logLevel)) {
     native.clientOptionsSetLogCallback(o, channel, v.choice(options.logLevel, 'options.logLevel', LogLevel));
   }

@@ -50,6 +50,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     InitShadow(env, exports);
     InitDatapoints(env, exports);
     InitDevice(env, exports);
+    InitRuntime(env, exports);
 
     // close(handle) -> Promise: closes a client, shadow, datapoints or device (and what it owns),
     // waiting for the calls in progress, on the pool. Idempotent.

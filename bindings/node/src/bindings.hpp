@@ -13,6 +13,7 @@ void InitClient(Napi::Env env, Napi::Object exports);
 void InitShadow(Napi::Env env, Napi::Object exports);
 void InitDatapoints(Napi::Env env, Napi::Object exports);
 void InitDevice(Napi::Env env, Napi::Object exports);
+void InitRuntime(Napi::Env env, Napi::Object exports);
 
 // Copies a string twinlink allocated and frees it. Any thread.
 std::string TakeString(char* text);

@@ -25,6 +25,7 @@ const char* KindName(Kind kind) {
     case Kind::Shadow: return "shadow";
     case Kind::Datapoints: return "datapoints";
     case Kind::Device: return "device";
+    case Kind::Runtime: return "runtime";
     }
     return "handle";
 }

@@ -38,6 +38,7 @@ enum class Kind : uint32_t {
     Shadow,
     Datapoints,
     Device,
+    Runtime,
 };
 
 const char* KindName(Kind kind);

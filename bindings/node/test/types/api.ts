@@ -91,3 +91,15 @@ const deltaType: Delta<JsonObject> = { state: {}, version: 1 };
 console.log(twinlink.version, deltaType);
 void device;
 void backend;
+
+async function sharedRuntime(): Promise<void> {
+  const runtime = new twinlink.Runtime({ threads: 4 });
+  const devices = await Promise.all(
+    ['a', 'b'].map((id) => Device.connect(id, { broker: 'mqtt://127.0.0.1:1883', runtime })),
+  );
+  const count: number = runtime.clients;
+  runtime.close();
+  await Promise.all(devices.map((d) => d.close()));
+  console.log(count, runtime.threads, runtime.closed);
+}
+void sharedRuntime;
