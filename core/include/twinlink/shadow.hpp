@@ -92,7 +92,8 @@ enum class InitialDelta {
     /// version that arrives meanwhile is not delivered a second time: a handler sees each
     /// version at most once, in increasing order.
     Deliver,
-    /// Only deltas that arrive after the registration.
+    /// Only deltas newer than the shadow's version at the registration: the delta of a version
+    /// the shadow already knows (its document can come before its delta event) is not delivered.
     Skip,
 };
 
