@@ -92,8 +92,7 @@ enum class InitialDelta {
     /// version that arrives meanwhile is not delivered a second time: a handler sees each
     /// version at most once, in increasing order.
     Deliver,
-    /// Only deltas newer than the shadow's version at the registration: the delta of a version
-    /// the shadow already knows (its document can come before its delta event) is not delivered.
+    /// Only deltas that arrive after the registration.
     Skip,
 };
 

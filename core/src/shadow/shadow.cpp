@@ -377,11 +377,6 @@ public:
             // version, whichever of the two the dispatcher runs first.
             if (h->delta && initial == InitialDelta::Deliver) {
                 if (auto pending = pending_delta_locked()) first = delta_event(h, pending->first, pending->second);
-            } else if (h->delta) {
-                // Skipped: the pending delta counts as heard. Its delta event may still be on its
-                // way (the document of that version can come first, on another topic), and must
-                // not reach this handler as a new delta. No event for `h` exists yet.
-                h->delivered = std::max(local_.version, last_delta_version_);
             }
         }
         // Posted, never called here: delta handlers run on the dispatcher, and the caller may
