@@ -68,10 +68,15 @@ def test_a_handler_registered_after_connect_gets_the_pending_delta(broker, cloud
     leds: "queue.Queue[tuple]" = queue.Queue()
     later: "queue.Queue[tuple]" = queue.Queue()
     threads = []
+    probe: "queue.Queue[int]" = queue.Queue()
     with twinlink.Device(device_id, broker=broker.uri) as dev, twinlink.Client(broker.uri) as app:
         dev.shadow.report({"led": "off"}, timeout=TIMEOUT)
+        # To know when the delta event has come: the document of its version can come first, and
+        # a handler that skips the pending delta still hears a delta event arriving after it.
+        dev.shadow.on_delta(lambda delta, v: probe.put(v))
         other = app.shadow(device_id)
         version = other.desire({"led": "on"}, timeout=TIMEOUT)["version"]
+        assert probe.get(timeout=TIMEOUT) == version
         wait_until(lambda: dev.shadow.document["version"] == version, TIMEOUT, what="the device to see the delta")
 
         def on_whole(delta, v):
