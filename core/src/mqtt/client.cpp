@@ -641,10 +641,20 @@ void Client::Impl::unsubscribe(std::uint64_t id) {
     // unsubscribes on its way out whenever the broker has gone silent; a stale broker
     // subscription only costs traffic. Paho sends the UNSUBSCRIBE before any later packet.
     try {
-        paho_->unsubscribe(removed->filter);
+        keep_until_acknowledged(paho_->unsubscribe(removed->filter));
     } catch (const mqtt::exception& e) {
         log_.debug("unsubscribe from '" + removed->filter + "' failed: " + e.what());
     }
+}
+
+void Client::Impl::keep_until_acknowledged(mqtt::token_ptr unsubscribe) {
+    // close_gracefully() waits for these: an UNSUBACK that arrives while the Paho client is
+    // destroyed is leaked by Paho (tests/sanitizers/lsan.supp says how).
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& unacked = unacked_unsubscribes_;
+    unacked.erase(std::remove_if(unacked.begin(), unacked.end(), [](const mqtt::token_ptr& t) { return t->is_complete(); }),
+                  unacked.end());
+    unacked.push_back(std::move(unsubscribe));
 }
 
 // ---- Subscribe and unsubscribe without a waiting thread ------------------------------------
@@ -752,11 +762,7 @@ bool Client::Impl::detach_subscription(std::uint64_t id, bool send_unsubscribe, 
         } else {
             token = paho_->unsubscribe(removed->filter);
         }
-        std::lock_guard<std::mutex> lock(mu_);
-        auto& unacked = unacked_unsubscribes_;
-        unacked.erase(std::remove_if(unacked.begin(), unacked.end(), [](const mqtt::token_ptr& t) { return t->is_complete(); }),
-                      unacked.end());
-        unacked.push_back(std::move(token));
+        keep_until_acknowledged(std::move(token));
     } catch (const mqtt::exception& e) {
         log_.debug("unsubscribe from '" + removed->filter + "' failed: " + e.what());
     }

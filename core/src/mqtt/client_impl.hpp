@@ -153,6 +153,8 @@ private:
     void on_subscribe_result(std::uint64_t operation, bool ok, int return_code);
     /// The UNSUBACK (ok) or a failure of unsubscribe_async()'s UNSUBSCRIBE. Paho's thread.
     void on_unsubscribe_result(std::uint64_t operation, bool ok, int return_code);
+    /// Remembers the token of an UNSUBSCRIBE sent, for close_gracefully() to wait for. Any thread.
+    void keep_until_acknowledged(mqtt::token_ptr unsubscribe);
     /// Removes subscription `id` without waiting: its handler is released on the dispatcher
     /// thread. When `send_unsubscribe` and no other subscription uses the filter while connected,
     /// UNSUBSCRIBE is sent (its UNSUBACK completing `operation` when that is not 0). Returns
