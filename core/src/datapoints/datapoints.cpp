@@ -427,7 +427,9 @@ private:
                 // for room in the backlog (held_), they stay where they are.
                 batcher_sleeps_until_ = next_wake();
                 wake_.wait_until(lock, batcher_sleeps_until_, [&] {
-                    return stop_ || poke_ || (held_.empty() && pending_.size() >= kWakeThreshold);
+                    return stop_ || poke_ ||
+                           (held_.empty() && (pending_.size() >= kWakeThreshold ||
+                                              (!pending_.empty() && flush_requested_ != flush_handled_)));
                 });
                 batcher_sleeps_until_ = Clock::time_point::min();
                 poke_ = false;
@@ -446,6 +448,9 @@ private:
                     for (std::size_t i = names_.size(); i < series_.size(); ++i) names_.push_back(series_.name(i));
                     room_.notify_all();
                 }
+                // A flush covers every point recorded before it. Points left pending (batches wait
+                // for room) are not in a batch yet: the flush is handled once they are taken.
+                if (!pending_.empty()) flushing = false;
             }
             for (const auto& [seq, status] : acks) on_ack(seq, status);
             acks.clear();
