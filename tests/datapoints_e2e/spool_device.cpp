@@ -12,7 +12,8 @@
 //
 //   spool_device drain BROKER SPOOL_DIR DEVICE [BATCHES_PER_SECOND]
 //       Opens the same spool, sends what it holds (at most BATCHES_PER_SECOND when given), prints
-//       "acked N" as acknowledgements come in, and once every batch is acknowledged prints
+//       "acked N" as the broker's acknowledgements come in and "confirmed N" as receipts do
+//       (batches so far, each line when its count changes), and once every batch is acknowledged prints
 //       "drained B batches, N points" and exits 0 (1 when that takes more than 30 s).
 #include <chrono>
 #include <cstdio>
@@ -71,14 +72,19 @@ int record(twinlink::Datapoints& dp, long points) {
 }
 
 int drain(twinlink::Datapoints& dp) {
-    // Reports progress ("acked N": batches acknowledged so far) while it waits.
+    // Reports progress ("acked N", "confirmed N": batches acknowledged, receipted so far) while it waits.
     const auto deadline = std::chrono::steady_clock::now() + 30s;
-    std::uint64_t acked = ~std::uint64_t{0};
+    std::uint64_t acked = ~std::uint64_t{0}, confirmed = ~std::uint64_t{0};
     for (;;) {
         const auto s = dp.stats();
         if (s.acked_batches != acked) {
             acked = s.acked_batches;
             std::printf("acked %llu\n", static_cast<unsigned long long>(acked));
+            std::fflush(stdout);
+        }
+        if (s.confirmed_batches != confirmed) {
+            confirmed = s.confirmed_batches;
+            std::printf("confirmed %llu\n", static_cast<unsigned long long>(confirmed));
             std::fflush(stdout);
         }
         if (s.backlog_batches == 0 && s.pending_points == 0) break;
