@@ -220,7 +220,7 @@ test-valgrind: build
 	@[ -f $(BUILD_DIR)/DartConfiguration.tcl ] || \
 	  printf 'SourceDirectory: %s\nBuildDirectory: %s\n' "$(CURDIR)" "$(abspath $(BUILD_DIR))" \
 	    > $(BUILD_DIR)/DartConfiguration.tcl
-	ctest --test-dir $(BUILD_DIR) -T memcheck -L valgrind $(CTEST_FLAGS) \
+	TWINLINK_TEST_CYCLES=$(SANITIZER_CYCLES) ctest --test-dir $(BUILD_DIR) -T memcheck -L valgrind $(CTEST_FLAGS) \
 	  --overwrite MemoryCheckCommand="$$(command -v valgrind)" \
 	  --overwrite MemoryCheckCommandOptions="$(strip $(VALGRIND_OPTIONS))"
 
