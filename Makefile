@@ -49,7 +49,7 @@ LSAN_SUPPRESSIONS := tests/sanitizers/lsan.supp
 # are cores; the cycle tests run 50 cycles instead of 300 and 1000 (a leak or race of one cycle
 # shows in every cycle). The examples are not built there.
 SANITIZER_CYCLES := 50
-# (SANITIZER_CYCLES comes first: `:=` expands it here, and it was once empty in this line.)
+# Defined before SANITIZER_ENV, which expands it at once (:=).
 SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   LSAN_OPTIONS=suppressions=$(abspath $(LSAN_SUPPRESSIONS)) TWINLINK_TEST_CYCLES=$(SANITIZER_CYCLES)
 SANITIZER_CMAKE_FLAGS := -DTWINLINK_BUILD_EXAMPLES=OFF
