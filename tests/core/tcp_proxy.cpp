@@ -85,8 +85,11 @@ void TcpProxy::wake() {
 }
 
 void TcpProxy::set_mode(Mode mode) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    mode_ = mode;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        mode_ = mode;
+    }
+    wake();
 }
 
 void TcpProxy::hold_downstream(bool hold) {
@@ -228,8 +231,11 @@ void TcpProxy::run() {
             const int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
             if (client >= 0) {
                 {
+                    // The mode read before poll() can be stale: a connection accepted after
+                    // set_mode() returned must get the new mode.
                     std::lock_guard<std::mutex> lock(mutex_);
                     ++accepted_;
+                    mode = mode_;
                 }
                 const int one = 1;
                 ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

@@ -316,6 +316,7 @@ TEST_F(DatapointsEndToEnd, ADeviceKilledWhileItsSpoolHoldsBatchesDeliversEachSyn
     ASSERT_TRUE(status && WIFSIGNALED(*status)) << "the device was not killed";
     const std::int64_t durable = last_count(proc::read_file(output), "durable");
     ASSERT_LT(durable, 1'000'000) << "killed after it had recorded everything";
+    ASSERT_EQ(cloud_->store().count("dev-spool"), 0u) << "the recorder reached the broker through the proxy";
 
     // Restarted on the same spool with the broker in reach, it sends what the spool holds (5
     // batches a second) — and is killed again, while batches that the sink has stored wait for
