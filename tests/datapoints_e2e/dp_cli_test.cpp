@@ -1,5 +1,6 @@
 // `twinlink dp tail` and `twinlink dp query` as a user runs them, on a database filled through
-// DatapointStore (and, for --follow, filled while the command runs).
+// DatapointStore (and, for --follow, filled while the command runs): a SQLite file, and a
+// PostgreSQL database given by its URI.
 #include <signal.h>
 
 #include <chrono>
@@ -9,7 +10,9 @@
 
 #include <gtest/gtest.h>
 
+#include "cloud/backend.hpp"
 #include "cloud_side.hpp"
+#include "fixtures/postgres.hpp"
 #include "twinlink/uuid7.hpp"
 
 namespace {
@@ -55,11 +58,18 @@ DecodedBatch batch(const std::string& device, std::uint64_t seq, std::vector<Dat
     return b;
 }
 
-class DpCommand : public ::testing::Test {
+class DpCommand : public ::testing::TestWithParam<tlcloud::Backend> {
 protected:
     void SetUp() override {
-        db_ = std::make_unique<twinlink::Database>(path_);
-        store_ = std::make_unique<twinlink::DatapointStore>(*db_);
+        if (GetParam() == tlcloud::Backend::Sqlite) {
+            db_ = dir_.file("cloud.db");
+            sqlite_ = std::make_unique<twinlink::Database>(db_);
+            store_ = std::make_unique<twinlink::DatapointStore>(*sqlite_);
+        } else {
+            db_ = twinlink::testing::shared_postgres().create_database();
+            pg_ = std::make_unique<twinlink::PostgresDatabase>(db_);
+            store_ = std::make_unique<twinlink::DatapointStore>(*pg_);
+        }
         store_->insert(batch("sensor-42", 1,
                              {{"temp", kT0, 21.0},
                               {"temp", kT0 + 60'000, 21.5},
@@ -72,20 +82,21 @@ protected:
     }
 
     dptest::TempDir dir_;
-    std::string path_ = dir_.file("cloud.db");
-    std::unique_ptr<twinlink::Database> db_;
+    std::string db_;  // the --db argument: the SQLite file's path or the PostgreSQL URI
+    std::unique_ptr<twinlink::Database> sqlite_;
+    std::unique_ptr<twinlink::PostgresDatabase> pg_;
     std::unique_ptr<twinlink::DatapointStore> store_;
 };
 
-TEST_F(DpCommand, TailPrintsTheLatestPointsOldestFirst) {
-    auto r = twinlink({"dp", "tail", "sensor-42", "--db", path_, "-n", "3"});
+TEST_P(DpCommand, TailPrintsTheLatestPointsOldestFirst) {
+    auto r = twinlink({"dp", "tail", "sensor-42", "--db", db_, "-n", "3"});
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_EQ(lines(r.output), (std::vector<std::string>{
                                    "2024-11-24T17:35:20.000Z temp 22.25",
                                    "2024-11-24T17:35:50.000Z count 7",
                                    "2024-11-24T17:36:20.000Z cfg {\"a\":1}",
                                }));
-    r = twinlink({"dp", "tail", "sensor-42", "--db=" + path_});
+    r = twinlink({"dp", "tail", "sensor-42", "--db=" + db_});
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_EQ(lines(r.output), (std::vector<std::string>{
                                    "2024-11-24T17:33:20.000Z temp 21.0",
@@ -98,69 +109,86 @@ TEST_F(DpCommand, TailPrintsTheLatestPointsOldestFirst) {
                                }));
 }
 
-TEST_F(DpCommand, QueryTakesOneSeriesInATimeRange) {
-    auto r = twinlink({"dp", "query", "sensor-42", "temp", "--db", path_});
+TEST_P(DpCommand, QueryTakesOneSeriesInATimeRange) {
+    auto r = twinlink({"dp", "query", "sensor-42", "temp", "--db", db_});
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_EQ(lines(r.output).size(), 3u) << r.output;
 
     // Epoch milliseconds, ISO 8601 with and without an offset, both bounds inclusive.
-    r = twinlink({"dp", "query", "sensor-42", "temp", "--db", path_, "--since", std::to_string(kT0 + 60'000)});
+    r = twinlink({"dp", "query", "sensor-42", "temp", "--db", db_, "--since", std::to_string(kT0 + 60'000)});
     EXPECT_EQ(lines(r.output), (std::vector<std::string>{"2024-11-24T17:34:20.000Z temp 21.5",
                                                          "2024-11-24T17:35:20.000Z temp 22.25"}));
-    r = twinlink({"dp", "query", "sensor-42", "temp", "--db", path_, "--since", "2024-11-24T18:34:20+01:00",
+    r = twinlink({"dp", "query", "sensor-42", "temp", "--db", db_, "--since", "2024-11-24T18:34:20+01:00",
                   "--until", "2024-11-24T17:35:20Z"});
     EXPECT_EQ(lines(r.output), (std::vector<std::string>{"2024-11-24T17:34:20.000Z temp 21.5",
                                                          "2024-11-24T17:35:20.000Z temp 22.25"}));
-    r = twinlink({"dp", "query", "sensor-42", "temp", "--db", path_, "--until", "2024-11-24 17:34:19.999", "--limit",
+    r = twinlink({"dp", "query", "sensor-42", "temp", "--db", db_, "--until", "2024-11-24 17:34:19.999", "--limit",
                   "5"});
     EXPECT_EQ(lines(r.output), (std::vector<std::string>{"2024-11-24T17:33:20.000Z temp 21.0"}));
-    r = twinlink({"dp", "query", "sensor-42", "temp", "--db", path_, "--limit", "2"});
+    r = twinlink({"dp", "query", "sensor-42", "temp", "--db", db_, "--limit", "2"});
     EXPECT_EQ(lines(r.output).size(), 2u) << r.output;
 
     // Durations before now: these points are from 2024, so none is in the last hour.
-    r = twinlink({"dp", "query", "sensor-42", "temp", "--db", path_, "--since", "1h"});
+    r = twinlink({"dp", "query", "sensor-42", "temp", "--db", db_, "--since", "1h"});
     EXPECT_EQ(r.exit_code, 0) << r.output;
     EXPECT_EQ(r.output, "");
-    r = twinlink({"dp", "query", "sensor-42", "temp", "--db", path_, "--since", "5200w"});
+    r = twinlink({"dp", "query", "sensor-42", "temp", "--db", db_, "--since", "5200w"});
     EXPECT_EQ(lines(r.output).size(), 3u) << r.output;
 }
 
-TEST_F(DpCommand, ClearErrorsAndExitStatuses) {
-    auto r = twinlink({"dp", "tail", "nobody", "--db", path_});
+TEST_P(DpCommand, ClearErrorsAndExitStatuses) {
+    auto r = twinlink({"dp", "tail", "nobody", "--db", db_});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_TRUE(contains(r.output, "no datapoints of device 'nobody'")) << r.output;
     EXPECT_TRUE(contains(r.output, "other, sensor-42")) << r.output;
 
-    r = twinlink({"dp", "query", "sensor-42", "humidity", "--db", path_});
+    r = twinlink({"dp", "query", "sensor-42", "humidity", "--db", db_});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_TRUE(contains(r.output, "no series 'humidity'")) << r.output;
     EXPECT_TRUE(contains(r.output, "cfg, count, door, label, temp")) << r.output;
 
-    r = twinlink({"dp", "tail", "sensor-42", "--db", dir_.file("missing.db")});
-    EXPECT_EQ(r.exit_code, 1);
-    EXPECT_TRUE(contains(r.output, "missing.db")) << r.output;
+    if (GetParam() == tlcloud::Backend::Sqlite) {
+        r = twinlink({"dp", "tail", "sensor-42", "--db", dir_.file("missing.db")});
+        EXPECT_EQ(r.exit_code, 1);
+        EXPECT_TRUE(contains(r.output, "missing.db")) << r.output;
 
-    {
-        twinlink::Database empty(dir_.file("empty.db"));
-        empty.execute("CREATE TABLE unrelated(x)");
+        {
+            twinlink::Database empty(dir_.file("empty.db"));
+            empty.execute("CREATE TABLE unrelated(x)");
+        }
+        r = twinlink({"dp", "tail", "sensor-42", "--db", dir_.file("empty.db")});
+        EXPECT_EQ(r.exit_code, 1);
+        EXPECT_TRUE(contains(r.output, "holds no datapoints")) << r.output;
+    } else {
+        // Nothing reachable on port 1; the password is not printed.
+        r = twinlink({"dp", "tail", "sensor-42", "--db", "postgresql://ann:s3cret@127.0.0.1:1/cloud?connect_timeout=2"});
+        EXPECT_EQ(r.exit_code, 1);
+        EXPECT_TRUE(contains(r.output, "cannot reach PostgreSQL at 'postgresql://ann@127.0.0.1:1/cloud")) << r.output;
+        EXPECT_FALSE(contains(r.output, "s3cret")) << r.output;
+
+        // A database that serve never wrote to: the command reports it and creates nothing there.
+        const std::string empty = twinlink::testing::shared_postgres().create_database();
+        r = twinlink({"dp", "query", "sensor-42", "temp", "--db", empty});
+        EXPECT_EQ(r.exit_code, 1);
+        EXPECT_TRUE(contains(r.output, "holds no datapoints")) << r.output;
+        EXPECT_EQ(twinlink::testing::shared_postgres().query(
+                      empty, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+                  "0");
     }
-    r = twinlink({"dp", "tail", "sensor-42", "--db", dir_.file("empty.db")});
-    EXPECT_EQ(r.exit_code, 1);
-    EXPECT_TRUE(contains(r.output, "holds no datapoints")) << r.output;
 
     const std::vector<std::vector<std::string>> usage = {
         {"dp"},
         {"dp", "frobnicate"},
         {"dp", "tail", "sensor-42"},                                // no --db
-        {"dp", "tail", "--db", path_},                              // no device
-        {"dp", "tail", "sensor-42", "--db", path_, "-n", "0"},
-        {"dp", "tail", "sensor-42", "--db", path_, "--lines", "x"},
-        {"dp", "query", "sensor-42", "--db", path_},                // no series
-        {"dp", "query", "sensor-42", "temp", "--db", path_, "--since", "yesterday"},
-        {"dp", "query", "sensor-42", "temp", "--db", path_, "--since", "2024-02-30"},
-        {"dp", "query", "sensor-42", "temp", "--db", path_, "--since", "10y"},
-        {"dp", "query", "sensor-42", "temp", "--db", path_, "--since", "1h", "--until", "2h"},
-        {"dp", "query", "sensor-42", "temp", "--db", path_, "--limit", "-1"},
+        {"dp", "tail", "--db", db_},                              // no device
+        {"dp", "tail", "sensor-42", "--db", db_, "-n", "0"},
+        {"dp", "tail", "sensor-42", "--db", db_, "--lines", "x"},
+        {"dp", "query", "sensor-42", "--db", db_},                // no series
+        {"dp", "query", "sensor-42", "temp", "--db", db_, "--since", "yesterday"},
+        {"dp", "query", "sensor-42", "temp", "--db", db_, "--since", "2024-02-30"},
+        {"dp", "query", "sensor-42", "temp", "--db", db_, "--since", "10y"},
+        {"dp", "query", "sensor-42", "temp", "--db", db_, "--since", "1h", "--until", "2h"},
+        {"dp", "query", "sensor-42", "temp", "--db", db_, "--limit", "-1"},
     };
     for (const auto& args : usage) {
         r = twinlink(args);
@@ -174,10 +202,10 @@ TEST_F(DpCommand, ClearErrorsAndExitStatuses) {
     }
 }
 
-TEST_F(DpCommand, TailFollowPrintsPointsAsTheyAreStored) {
+TEST_P(DpCommand, TailFollowPrintsPointsAsTheyAreStored) {
     const std::string out = dir_.file("follow.out");
     proc::SpawnOptions options;
-    options.argv = {kTool, "dp", "tail", "sensor-42", "--db", path_, "-n", "1", "--follow"};
+    options.argv = {kTool, "dp", "tail", "sensor-42", "--db", db_, "-n", "1", "--follow"};
     options.output_path = out;
     options.die_with_parent = true;
     const pid_t pid = proc::spawn(options);
@@ -196,5 +224,7 @@ TEST_F(DpCommand, TailFollowPrintsPointsAsTheyAreStored) {
                                                "2024-11-24T17:38:21.000Z door false",
                                            }));
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, DpCommand, tlcloud::backends(), tlcloud::backend_name);
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fixtures/broker.hpp"
+#include "fixtures/postgres.hpp"
 #include "fixtures/process.hpp"
 
 namespace {
@@ -41,10 +42,11 @@ protected:
         std::filesystem::remove_all(dir_, ignored);
     }
 
-    void start_serve() {
+    // serve on `db` (a SQLite path or a PostgreSQL URI; db_ when empty).
+    void start_serve(const std::string& db = "") {
         const std::string log = dir_ + "/serve.log";
         proc::SpawnOptions o;
-        o.argv = {kTool, "serve", "--broker", broker_.uri(), "--db", db_, "--clean-session"};
+        o.argv = {kTool, "serve", "--broker", broker_.uri(), "--db", db.empty() ? db_ : db, "--clean-session"};
         o.output_path = log;
         o.die_with_parent = true;
         serve_pid_ = proc::spawn(o);
@@ -176,6 +178,26 @@ TEST_F(TwinlinkSimulate, SigintStopsCleanly) {
     ASSERT_TRUE(j.is_object()) << proc::read_file(o.output_path);
     EXPECT_EQ(j.at("interrupted"), true);
     EXPECT_LT(j.at("recorded_s").get<double>(), 60.0);
+}
+
+// serve on PostgreSQL: --db takes its URI, and the rows counted are that database's.
+TEST_F(TwinlinkSimulate, CountsTheRowsOfServesPostgreSQLDatabase) {
+    if (!twinlink::testing::postgres_enabled()) GTEST_SKIP() << "built without PostgreSQL";
+    const std::string uri = twinlink::testing::shared_postgres().create_database();
+    start_serve(uri);
+    const auto r = proc::run_command(simulate_args({"--devices", "10", "--rate", "20", "--duration", "2",
+                                                    "--shadow-every", "0.5", "--db", uri}),
+                                     60s);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const json j = results();
+    ASSERT_TRUE(j.is_object()) << r.output;
+    EXPECT_GT(j.at("points_recorded").get<std::uint64_t>(), 0u) << j.dump(2);
+    EXPECT_EQ(j.at("points_confirmed"), j.at("points_recorded")) << j.dump(2);
+    EXPECT_EQ(j.at("points_stored_rows"), j.at("points_confirmed")) << j.dump(2);
+    const std::string rows = twinlink::testing::shared_postgres().query(uri, "SELECT count(*) FROM datapoints_points");
+    EXPECT_EQ(std::stoull(rows), j.at("points_stored_rows").get<std::uint64_t>()) << rows;
+    EXPECT_EQ(j.at("points_lost"), 0) << j.dump(2);
+    EXPECT_GT(j.at("shadow_accepted").get<std::uint64_t>(), 0u) << j.dump(2);
 }
 
 }  // namespace

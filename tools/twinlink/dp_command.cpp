@@ -1,5 +1,5 @@
-// `twinlink dp`: the datapoints that a sink (`twinlink serve`) stored, read from its SQLite
-// database. The database is opened read-only, so these commands can run next to the sink.
+// `twinlink dp`: the datapoints that a sink (`twinlink serve`) stored, read from its database (a
+// SQLite file, opened read-only so these commands can run next to the sink, or PostgreSQL).
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -16,8 +16,7 @@
 #include "command_line.hpp"
 #include "commands.hpp"
 #include "stop_signals.hpp"
-#include "twinlink/database.hpp"
-#include "twinlink/datapoint_sink.hpp"
+#include "stored_datapoints.hpp"
 
 namespace twinlink::cli {
 namespace {
@@ -178,46 +177,40 @@ std::string join(const std::vector<std::string>& items) {
     return out;
 }
 
-/// The database of a sink, opened read-only, and its datapoint store.
+/// The database of a sink (read-only), and its datapoint store, which it must have.
 class StoredData {
 public:
-    explicit StoredData(const std::string& path) : db_(path, read_only()) {
-        if (db_.schema_version("datapoints") == 0)
-            throw Error(Status::NotFound, "database '" + path + "' holds no datapoints (it was not written by "
-                                          "'twinlink serve' with a datapoint sink)");
-        store_.emplace(db_);
+    explicit StoredData(const std::string& db) : stored_(db) {
+        if (!stored_.has_datapoints())
+            throw Error(Status::NotFound, "database '" + stored_.name() + "' holds no datapoints (it was not "
+                                          "written by 'twinlink serve' with a datapoint sink)");
     }
-    DatapointStore& store() { return *store_; }
+    DatapointStore& store() { return stored_.store(); }
 
     /// Throws NotFound, naming the devices there are, unless `device` has a stored batch.
     void require_device(const std::string& device) {
-        const auto devices = store_->devices();
+        const auto devices = store().devices();
         for (const auto& d : devices)
             if (d == device) return;
-        throw Error(Status::NotFound, "no datapoints of device '" + device + "' in '" + db_.path() + "'" +
+        throw Error(Status::NotFound, "no datapoints of device '" + device + "' in '" + stored_.name() + "'" +
                                           (devices.empty() ? std::string(" (it holds none)")
                                                            : "; devices with datapoints: " + join(devices)));
     }
 
 private:
-    static DatabaseOptions read_only() {
-        DatabaseOptions o;
-        o.create = false;
-        o.read_only = true;
-        return o;
-    }
-    Database db_;
-    std::optional<DatapointStore> store_;
+    StoredDatapoints stored_;
 };
 
 CommandLine make_cli(const std::string& sub, std::string operands, std::string summary) {
     CommandLine cli(std::string(kGroup) + " " + sub, std::move(operands), std::move(summary));
-    cli.option("db", "PATH", "the SQLite database of 'twinlink serve' (required)");
+    cli.option("db", "PATH|URI",
+               "the database of 'twinlink serve' (required): its SQLite file, or its PostgreSQL URI\n"
+               "(postgresql://user@host:port/database)");
     return cli;
 }
 
 std::string required_db(const CommandLine& cli) {
-    if (!cli.given("db")) throw UsageError("--db PATH is required");
+    if (!cli.given("db")) throw UsageError("--db PATH|URI is required");
     return cli.value("db");
 }
 
@@ -236,13 +229,13 @@ int tail(const std::vector<std::string>& given) {
     }
     if (!cli.parse(args, 1, 1)) return kExitOk;
     const std::string device = cli.operands().front();
-    const std::string path = required_db(cli);
+    const std::string db = required_db(cli);
     const unsigned long lines = parse_positive("lines", cli.value("lines"));
     const bool follow = cli.given("follow");
 
     std::optional<StopSignals> signals;
     if (follow) signals.emplace();
-    StoredData data(path);
+    StoredData data(db);
     if (!follow) data.require_device(device);
 
     DatapointStore& store = data.store();
@@ -280,7 +273,7 @@ int query(const std::vector<std::string>& args) {
     if (!cli.parse(args, 2, 2)) return kExitOk;
     const std::string device = cli.operands()[0];
     const std::string series = cli.operands()[1];
-    const std::string path = required_db(cli);
+    const std::string db = required_db(cli);
     const std::int64_t now = now_ms();
     const std::int64_t since =
         cli.given("since") ? parse_time("since", cli.value("since"), now) : std::numeric_limits<std::int64_t>::min();
@@ -290,7 +283,7 @@ int query(const std::vector<std::string>& args) {
         throw UsageError("--until (" + iso_time(until) + ") is before --since (" + iso_time(since) + ")");
     const std::size_t limit = cli.given("limit") ? parse_positive("limit", cli.value("limit")) : 0;
 
-    StoredData data(path);
+    StoredData data(db);
     data.require_device(device);
     const auto known = data.store().series(device);
     bool found = false;
@@ -313,5 +306,5 @@ const std::vector<Subcommand> kSubcommands = {
 
 int run_dp_command(int argc, char** argv) {
     using namespace twinlink::cli;
-    return run_command_group(kGroup, "COMMAND DEVICE [ARGS...] --db PATH", "The datapoints that 'twinlink serve' stored, read from its database.", kSubcommands, argc, argv);
+    return run_command_group(kGroup, "COMMAND DEVICE [ARGS...] --db PATH|URI", "The datapoints that 'twinlink serve' stored, read from its database.", kSubcommands, argc, argv);
 }

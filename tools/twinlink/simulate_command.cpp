@@ -29,8 +29,7 @@
 #include "connection.hpp"
 #include "process_usage.hpp"
 #include "stop_signals.hpp"
-#include "twinlink/database.hpp"
-#include "twinlink/datapoint_sink.hpp"
+#include "stored_datapoints.hpp"
 #include "twinlink/device.hpp"
 #include "twinlink/runtime.hpp"
 #include "twinlink/status.hpp"
@@ -194,17 +193,13 @@ Totals totals(const std::vector<SimulatedDevice>& fleet) {
     return t;
 }
 
-/// The rows serve's database holds for the simulated devices (opened read-only, as `twinlink dp`
-/// does); nothing when it has no datapoint tables yet.
-std::optional<std::uint64_t> stored_rows(const std::string& path, const std::vector<SimulatedDevice>& fleet) {
-    DatabaseOptions o;
-    o.create = false;
-    o.read_only = true;
-    Database db(path, o);
-    if (db.schema_version("datapoints") == 0) return std::nullopt;
-    DatapointStore store(db);
+/// The rows serve's database (a SQLite file, read-only, or PostgreSQL) holds for the simulated
+/// devices; nothing when it has no datapoint tables yet.
+std::optional<std::uint64_t> stored_rows(const std::string& db, const std::vector<SimulatedDevice>& fleet) {
+    StoredDatapoints stored(db);
+    if (!stored.has_datapoints()) return std::nullopt;
     std::uint64_t rows = 0;
-    for (const auto& d : fleet) rows += store.count(d.device->id());
+    for (const auto& d : fleet) rows += stored.store().count(d.device->id());
     return rows;
 }
 
@@ -244,7 +239,9 @@ int simulate(const std::vector<std::string>& args) {
         .option("client-prefix", "PREFIX", "device ids (and client ids) are PREFIX-0, PREFIX-1, ...", "sim")
         .option("encoding", "NAME", "datapoint encoding: json, cbor or compact", "json")
         .option("json", "FILE", "also write the results to FILE as JSON")
-        .option("db", "PATH", "serve's SQLite database, read (read-only) to count the rows this run stored")
+        .option("db", "PATH|URI",
+                "serve's database, its SQLite file (read-only) or PostgreSQL URI, read to count the rows\n"
+                "this run stored")
         .option("connect-timeout", "SECONDS", "how long every device may take to connect", "30")
         .option("flush-timeout", "SECONDS", "how long the final flush may take", "30")
         .option("runtime-threads", "K",
