@@ -10,6 +10,8 @@
 #   make demo            build, then scripts/demo
 #   make test-python     the Python binding into .venv, then mypy --strict, stubtest and its pytest suite
 #   make wheel           a Python wheel carrying libtwinlink and Paho (auditwheel), checked in a fresh venv
+#   make wheel-manylinux manylinux_2_28 wheels for x86_64 and aarch64 (zig, dependencies from source) in
+#                        build-manylinux/, each tried in a fresh venv (aarch64 under qemu-user)
 #   make sdist           the Python sdist (build/python-dist/), self-contained: pip install builds it anywhere
 #   make test-node       the Node binding (addon against build/'s libtwinlink), then its node --test suite
 #   make node-pack       the npm tarball with a prebuilt linux-x64 addon, installed and checked in temporary projects
@@ -82,6 +84,7 @@ WHEELHOUSE := build/python/wheelhouse
 SDIST_DIR := build/python-dist
 
 .PHONY: all bootstrap build test $(TEST_SUITES) test-sanitize test-tsan test-valgrind demo bench clean python wheel sdist \
+  wheel-manylinux \
   node test-node node-pack bench-node fuzz soak
 
 # The Node binding: npm packages from scripts/bootstrap node, and the addon compiled in
@@ -128,6 +131,15 @@ wheel: bootstrap
 	$(PYTHON_BUILD) wheel -q --no-build-isolation --no-deps -w $(WHEEL_DIR) ./bindings/python
 	PATH="$(CURDIR)/.venv/bin:$$PATH" $(PYTHON) -m auditwheel repair -z 9 -w $(WHEELHOUSE) $(WHEEL_DIR)/twinlink-*.whl
 	bindings/python/packaging/check_wheel $(WHEELHOUSE)/twinlink-*.whl
+
+# Wheels for older Linux systems than this machine's (manylinux_2_28: glibc 2.28 or newer), x86_64
+# and aarch64, without a manylinux container: scripts/manylinux-wheel builds OpenSSL, Paho and SQLite
+# from source with zig's compiler into build-manylinux/, then the wheels, repairs them with auditwheel
+# and tries them (docs/install.md). MANYLINUX_ARCHES picks one.
+MANYLINUX_ARCHES := x86_64 aarch64
+wheel-manylinux: bootstrap
+	@scripts/bootstrap manylinux
+	scripts/manylinux-wheel $(MANYLINUX_ARCHES)
 
 # The sdist: the binding with the sources of the core, the C ABI and the tool under native/, which
 # `pip install twinlink-<version>.tar.gz` builds against the Debian dev packages, with no checkout
