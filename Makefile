@@ -33,16 +33,18 @@ JOBS := 2
 # ccache, when installed (scripts/bootstrap installs it): the sanitizer builds and a fresh clone
 # reuse the objects of an earlier build. CCACHE_BASEDIR makes the paths of a clone relative, and
 # CCACHE_NOHASHDIR leaves the build directory out of the hash of -g objects, so a clone in
-# another directory hits the same cache entries.
-CCACHE := $(shell command -v ccache 2>/dev/null)
+# another directory hits the same cache entries. Looked for when a build directory is configured
+# (CCACHE_LAUNCHER, in `configure`), not when make starts: on a fresh machine the first run's
+# bootstrap installs it.
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 # Room for the objects of all five builds (build, build-asan, build-tsan, the Python extension,
 # build-fuzz): at ccache's default 5 GB, a TSan build evicted by the others took 11 to 18 minutes
 # to rebuild instead of 2. Set CCACHE_MAXSIZE to keep another size.
 export CCACHE_MAXSIZE ?= 12G
-CMAKE_FLAGS := -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  $(if $(CCACHE),-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+CMAKE_FLAGS := -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+CCACHE_LAUNCHER := $$(command -v ccache >/dev/null && echo -DCMAKE_C_COMPILER_LAUNCHER=ccache \
+  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 CTEST_FLAGS := --output-on-failure -j$(JOBS) --timeout 600
 
 # LeakSanitizer's suppressions of third-party leaks, each with its reason (none needed at present).
@@ -98,7 +100,7 @@ bootstrap:
 	@scripts/bootstrap
 
 # $(call configure,DIR,EXTRA_FLAGS): configure DIR unless it already is.
-configure = [ -f $(1)/CMakeCache.txt ] || cmake -S . -B $(1) $(CMAKE_FLAGS) $(2)
+configure = [ -f $(1)/CMakeCache.txt ] || cmake -S . -B $(1) $(CMAKE_FLAGS) $(CCACHE_LAUNCHER) $(2)
 
 build: bootstrap
 	@$(call configure,$(BUILD_DIR))
