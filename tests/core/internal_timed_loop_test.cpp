@@ -115,13 +115,14 @@ TEST_P(TimedLoopTest, StopWaitsForAPassInProgress) {
 
 TEST_P(TimedLoopTest, StopFromAPassEndsTheLoop) {
     std::atomic<int> passes{0};
-    std::unique_ptr<TimedLoop> loop;
-    loop = make([&] {
+    TimedLoop* self = nullptr;  // set before start(), which orders it before the first pass
+    auto loop = make([&] {
         ++passes;
-        loop->stop();  // returns at once; this pass is the last
-        loop->poke();
+        self->stop();  // returns at once; this pass is the last
+        self->poke();
         return Clock::now();
     });
+    self = loop.get();
     loop->start();
     ASSERT_TRUE(tltest::wait_until([&] { return passes.load() == 1; }, 5000ms));
     std::this_thread::sleep_for(100ms);
