@@ -320,6 +320,9 @@ public:
     bool connected() const { return state() == ConnectionState::Connected; }
     ClientStats stats() const;
     const std::string& client_id() const;
+    /// The runtime of ClientOptions::runtime, or null: modules built on the client (a shadow, a
+    /// datapoint pipeline) run their background work on its threads too. Any thread.
+    const std::shared_ptr<Runtime>& runtime() const;
 
     class Impl;
 

@@ -988,5 +988,6 @@ void Client::log(LogLevel level, const std::string& message) const { impl_->logg
 ConnectionState Client::state() const { return impl_->state(); }
 ClientStats Client::stats() const { return impl_->stats(); }
 const std::string& Client::client_id() const { return impl_->client_id(); }
+const std::shared_ptr<Runtime>& Client::runtime() const { return impl_->runtime(); }
 
 }  // namespace twinlink

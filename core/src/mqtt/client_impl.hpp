@@ -72,6 +72,7 @@ public:
 
     const std::string& client_id() const { return client_id_; }
     const detail::Logger& logger() const { return log_; }
+    const std::shared_ptr<Runtime>& runtime() const { return opts_.runtime; }
 
 private:
     struct Inflight {
