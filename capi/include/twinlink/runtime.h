@@ -12,7 +12,12 @@
  * dispatcher thread" in the other headers means that serial queue for a client with a runtime.
  *
  * Each client keeps its connection thread, so connects are concurrent: one client's connect never
- * waits for another's. Shadows and datapoint pipelines keep their own timer threads for now.
+ * waits for another's. Shadows and datapoint pipelines on a client with a runtime add no thread:
+ * their background work (a shadow's queued updates and resends, a pipeline's batcher) runs on the
+ * dispatch threads and waits for its deadlines on the timer thread. It holds a dispatch thread
+ * while it runs, as a callback does, so a blocking call in a callback that waits for it
+ * (tl_datapoints_flush(), a shadow report queued behind an update in flight) needs a second
+ * dispatch thread: with one, it waits until its timeout. The _start() forms do not wait.
  *
  * Lifetime: reference counted. tl_runtime_free() drops the caller's reference; every client made
  * with options that name the runtime holds one until it is freed, and the options hold one until

@@ -11,12 +11,20 @@
 //     holds one dispatch thread and delays only the later callbacks of its own client. (With as
 //     many clients blocked in callbacks as there are dispatch threads, the others wait.)
 //   - timers: one thread for the deadlines of the asynchronous operations of all its clients
-//     (connect_async, publish_async, shadow requests, datapoint flushes...).
+//     (connect_async, publish_async, shadow requests, datapoint flushes...), and for the next
+//     wake of their shadows and datapoint pipelines.
+//   - shadows and datapoint pipelines: a Shadow or a Datapoints on a client of the runtime runs its
+//     background work (a shadow's queued updates, resends and file writes; a pipeline's batcher)
+//     on the dispatch threads, one pass at a time, and waits for its deadlines on the timer
+//     thread: it adds no thread. A pass holds a dispatch thread while it runs (a publish, a spool
+//     write), as a callback does. So a blocking call made in a callback that waits for such work
+//     (Datapoints::flush(), or Shadow::report() queued behind an update in flight) needs another
+//     dispatch thread to run it: with dispatch_threads = 1 it waits until its timeout. In
+//     callbacks, prefer the asynchronous forms (flush_start(), report_start()).
 //
 // Each client still has its connection thread (connect, reconnect with backoff, acknowledgement
-// deadlines), so connects are concurrent: a client's connect never waits for another's. The
-// shadows' timers and the datapoint batchers keep their own threads for now. Paho adds one send
-// and one receive thread for the whole process.
+// deadlines), so connects are concurrent: a client's connect never waits for another's. Paho adds
+// one send and one receive thread for the whole process.
 //
 // Lifetime. The runtime is reference counted: ClientOptions::runtime (and DeviceOptions::client)
 // holds a std::shared_ptr, so the runtime lives until the last client using it is destroyed, in
@@ -49,7 +57,7 @@ struct RuntimeStats {
     /// Clients whose next callback waits for a free dispatch thread (each client's own queue may
     /// hold more: ClientStats::callback_queue).
     std::size_t queued_callbacks = 0;
-    std::size_t timers = 0;          ///< operation deadlines pending, all clients
+    std::size_t timers = 0;          ///< deadlines pending (operations, shadows, pipelines), all clients
 };
 
 class Runtime {
