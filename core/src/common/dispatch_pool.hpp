@@ -18,8 +18,7 @@ namespace twinlink::detail {
 
 class DispatchPool {
 public:
-    /// `name`: the threads' name (at most 15 characters), as tools like top show it.
-    explicit DispatchPool(unsigned threads, const char* name = "tl-dispatch");
+    explicit DispatchPool(unsigned threads);
     /// Lets the queued steps run, then ends the threads: joins them, or detaches the caller's own
     /// thread when called from a step (it ends once that step returns).
     ~DispatchPool();
