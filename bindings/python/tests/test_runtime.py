@@ -70,7 +70,9 @@ def test_two_hundred_devices_on_one_runtime(broker, cloud, device_id):
     finally:
         for dev in devices:
             dev.close()
-    assert rt.clients == 0
+    # A client may be released just after close() returns, on one of twinlink's threads (the
+    # C ABI allows it: common.h); one that stays is a leak, which this bounded wait reports.
+    wait_until(lambda: rt.clients == 0, TIMEOUT, what="every client of the runtime to be released")
     del devices
     gc.collect()
     wait_until(lambda: threads_now() <= before + 8, TIMEOUT, what="the devices' threads to end")
