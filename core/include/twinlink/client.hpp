@@ -320,8 +320,8 @@ public:
     bool connected() const { return state() == ConnectionState::Connected; }
     ClientStats stats() const;
     const std::string& client_id() const;
-    /// The runtime of ClientOptions::runtime, or null: modules built on the client (a shadow, a
-    /// datapoint pipeline) run their background work on its threads too. Any thread.
+    /// The runtime of ClientOptions::runtime, or null: for modules built on the client (a shadow,
+    /// a datapoint pipeline) that share its threads. Any thread.
     const std::shared_ptr<Runtime>& runtime() const;
 
     class Impl;
