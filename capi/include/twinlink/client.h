@@ -3,7 +3,8 @@
  *
  * Threads. A tl_client owns two threads: the connection thread (connects, reconnects with
  * exponential backoff and full jitter, resubscribes, drains the offline queue, expires
- * acknowledgements) and the dispatcher thread. Every callback of this module (message, publish
+ * acknowledgements) and the dispatcher thread; with a runtime (twinlink/runtime.h) it owns none
+ * and both run on the runtime's shared threads. Every callback of this module (message, publish
  * completion, connection state) runs on the dispatcher thread, one at a time, never while
  * twinlink holds an internal lock: a callback may call any tl_client function, including
  * tl_client_disconnect() and tl_client_free(). A callback that blocks delays later callbacks of

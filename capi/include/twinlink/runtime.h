@@ -11,8 +11,10 @@
  * many clients blocked in callbacks as there are dispatch threads, the others wait. "The
  * dispatcher thread" in the other headers means that serial queue for a client with a runtime.
  *
- * Each client keeps its connection thread, so connects are concurrent: one client's connect never
- * waits for another's. Shadows and datapoint pipelines keep their own timer threads for now.
+ * The clients' connection loops (connect, reconnect, hand-off, acknowledgement deadlines) run on
+ * the runtime's two network threads instead of a thread each. A loop never waits for the network,
+ * so connects stay concurrent (one client's connect never waits for another's), and callbacks
+ * that block every dispatch thread delay no client's network traffic. Shadows and datapoint pipelines keep their own timer threads for now.
  *
  * Lifetime: reference counted. tl_runtime_free() drops the caller's reference; every client made
  * with options that name the runtime holds one until it is freed, and the options hold one until

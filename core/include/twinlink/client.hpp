@@ -1,9 +1,11 @@
 // twinlink/client.hpp — the MQTT client: connection lifecycle, publish, subscribe.
 //
-// Threads. A Client owns two threads: the connection thread (connects, reconnects with backoff,
-// resubscribes, drains the offline queue, expires acknowledgements) and the dispatcher thread, on
-// which every user callback runs (with ClientOptions::runtime, the dispatcher is a serial queue on
-// the runtime's shared threads instead: "the dispatcher thread" below means that queue) (message handlers, publish callbacks, connection events). No user
+// Threads. A Client owns two threads: the connection thread, which runs its connection loop
+// (connects, reconnects with backoff, resubscribes, drains the offline queue, expires
+// acknowledgements), and the dispatcher thread, on which every user callback runs (message
+// handlers, publish callbacks, connection events). With ClientOptions::runtime it owns none: the
+// connection loop runs on the runtime's network threads and the dispatcher is a serial queue on
+// its dispatch threads ("the connection thread" and "the dispatcher thread" below mean those). No user
 // callback is ever called while twinlink holds an internal lock, nor on one of Paho's threads (the
 // log sink included: see LogHandler), so a callback may call any member of the Client, including
 // disconnect(); a callback that blocks delays only later callbacks, never the network. Every

@@ -1,22 +1,24 @@
 // twinlink/runtime.hpp — threads shared by many devices (or clients) in one process.
 //
 // Without a runtime every Client owns its threads: a dispatcher thread for its callbacks, a timer
-// thread for the deadlines of its asynchronous operations, and a connection thread. A process
-// that runs hundreds of devices (a gateway, a fleet simulator) pays for them a hundred times.
-// A Runtime owns a fixed set instead, which every client created with it shares:
+// thread for the deadlines of its asynchronous operations, and a thread for its connection loop.
+// A process that runs hundreds of devices (a gateway, a fleet simulator) pays for them a hundred
+// times. A Runtime owns a fixed set instead, which every client created with it shares:
 //
 //   - dispatch: `dispatch_threads` threads run the callbacks of all its clients. Each client keeps
 //     its own serial queue on them: its callbacks run one at a time and in order, as on its own
 //     dispatcher thread, while the callbacks of different clients run in parallel. A slow callback
 //     holds one dispatch thread and delays only the later callbacks of its own client. (With as
 //     many clients blocked in callbacks as there are dispatch threads, the others wait.)
-//   - timers: one thread for the deadlines of the asynchronous operations of all its clients
-//     (connect_async, publish_async, shadow requests, datapoint flushes...).
+//   - network: two threads run the connection loops of all its clients (connect, resubscribe,
+//     hand-off of queued messages, acknowledgement deadlines, reconnect with backoff). A loop
+//     never waits for the network: Paho's answers and its own deadlines wake it, so connects are
+//     concurrent (a client's connect never waits for another's) and callbacks that block every
+//     dispatch thread delay no client's network work.
+//   - timers: one thread for the deadlines of the asynchronous operations and connection loops
+//     of all its clients (connect_async, publish_async, shadow requests, datapoint flushes...).
 //
-// Each client still has its connection thread (connect, reconnect with backoff, acknowledgement
-// deadlines), so connects are concurrent: a client's connect never waits for another's. The
-// shadows' timers and the datapoint batchers keep their own threads for now. Paho adds one send
-// and one receive thread for the whole process.
+// Paho adds one send and one receive thread for the whole process.
 //
 // Lifetime. The runtime is reference counted: ClientOptions::runtime (and DeviceOptions::client)
 // holds a std::shared_ptr, so the runtime lives until the last client using it is destroyed, in

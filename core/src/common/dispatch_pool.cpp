@@ -4,10 +4,10 @@
 
 namespace twinlink::detail {
 
-DispatchPool::DispatchPool(unsigned threads) : shared_(std::make_shared<Shared>()) {
+DispatchPool::DispatchPool(unsigned threads, const char* name) : shared_(std::make_shared<Shared>()) {
     for (unsigned i = 0; i < threads; ++i) {
         threads_.emplace_back(&DispatchPool::run, shared_);
-        pthread_setname_np(threads_.back().native_handle(), "tl-dispatch");
+        pthread_setname_np(threads_.back().native_handle(), name);
     }
 }
 

@@ -18,7 +18,8 @@ namespace twinlink::detail {
 
 class DispatchPool {
 public:
-    explicit DispatchPool(unsigned threads);
+    /// `name`: the threads' name (at most 15 characters), as tools like top show it.
+    explicit DispatchPool(unsigned threads, const char* name = "tl-dispatch");
     /// Lets the queued steps run, then ends the threads: joins them, or detaches the caller's own
     /// thread when called from a step (it ends once that step returns).
     ~DispatchPool();

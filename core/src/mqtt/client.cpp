@@ -1,5 +1,5 @@
 // Client: the caller-facing half (construction, publish, subscribe, lifecycle calls).
-// The connection thread is in connection_loop.cpp.
+// The connection loop is in connection_loop.cpp.
 #include "mqtt/client_impl.hpp"
 
 #include <algorithm>
@@ -100,11 +100,7 @@ Client::Impl::Impl(ClientOptions options)
     // after all were destroyed) starts that tracker afresh: anything Paho allocated before then can
     // no longer be freed (MQTTProperties_free does not find it), which LeakSanitizer reported as
     // 942 bytes at the exit of every client with a persistent session.
-    detail::fill_connect_options(connect_options_, opts_, brokers_, [this](const std::string& msg) {
-        PahoCallback scope(*this);
-        std::lock_guard<std::mutex> lock(mu_);
-        if (tls_error_.empty()) tls_error_ = msg;
-    });
+    detail::fill_connect_options(connect_options_, opts_, brokers_);
     paho_->set_message_callback([this](mqtt::const_message_ptr m) {
         PahoCallback scope(*this);
         on_message(std::move(m));
@@ -140,9 +136,9 @@ void Client::Impl::shutdown() {
             std::lock_guard<std::mutex> lock(mu_);
             shutting_down_ = true;
             stop_ = true;
-            cv_.notify_all();
+            wake_locked();
         }
-        if (worker_.joinable()) worker_.join();
+        join_loop();
     }
     try {
         paho_->disable_callbacks();
@@ -219,7 +215,7 @@ void Client::Impl::run_late_tasks() {
 
 void Client::Impl::start() {
     std::lock_guard<std::mutex> life(life_mu_);
-    if (worker_.joinable()) {
+    if (loop_) {
         bool ending;
         std::vector<std::uint64_t> called_off;
         {
@@ -229,14 +225,14 @@ void Client::Impl::start() {
                 // A disconnect_async() still draining is called off: the client stays connected.
                 draining_ = false;
                 called_off.swap(disconnect_waiters_);
-                cv_.notify_all();
+                wake_locked();
             }
         }
         for (const auto id : called_off)
             operations_.finish(id, OperationResult{Status::Canceled, "disconnect was interrupted by connect", ""});
         if (!ending) return;
-        // Only a disconnect_async() leaves a stopping thread unjoined: its close takes ~1 s at most.
-        worker_.join();
+        // Only a disconnect_async() leaves a stopping loop unjoined: its close takes ~1 s at most.
+        join_loop();
     }
     {
         std::lock_guard<std::mutex> lock(mu_);
@@ -246,7 +242,7 @@ void Client::Impl::start() {
         failures_ = 0;
         last_failure_ = {Status::Ok, ""};
     }
-    worker_ = std::thread(&Impl::run, this);
+    start_loop();
 }
 
 void Client::Impl::connect(milliseconds timeout) {
@@ -299,7 +295,7 @@ void Client::Impl::finish_connect_waiters(const OperationResult& result) {
 
 void Client::Impl::disconnect(milliseconds timeout) {
     std::lock_guard<std::mutex> life(life_mu_);
-    if (!worker_.joinable()) return;
+    if (!loop_) return;
     {
         std::unique_lock<std::mutex> lock(mu_);
         ++drain_waiters_;
@@ -308,9 +304,9 @@ void Client::Impl::disconnect(milliseconds timeout) {
         });
         --drain_waiters_;
         stop_ = true;
-        cv_.notify_all();
+        wake_locked();
     }
-    worker_.join();
+    join_loop();
 }
 
 std::uint64_t Client::Impl::disconnect_async(milliseconds drain, OperationCallback done) {
@@ -337,7 +333,7 @@ std::uint64_t Client::Impl::disconnect_async(milliseconds drain, OperationCallba
                 drain_deadline_ = draining_ ? std::min(drain_deadline_, deadline) : deadline;
                 draining_ = true;
             }
-            cv_.notify_all();
+            wake_locked();
         }
     }
     if (stopped) operations_.finish(id, OperationResult{Status::Ok, "", ""});
@@ -375,10 +371,6 @@ ConnectionState Client::Impl::state() const {
     return state_;
 }
 
-bool Client::Impl::stop_requested() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return stop_;
-}
 
 ClientStats Client::Impl::stats() const {
     ClientStats s;
@@ -532,23 +524,23 @@ void Client::Impl::on_delivery(std::uint64_t ticket, bool ok, int reason_code) {
         // is going away.
         const bool refused = opts_.mqtt_version == MqttVersion::V5 && reason_code >= 0x80 && reason_code < 0xFF;
         if (!ok && !refused) {
-            // Most likely the connection is going away; the connection thread decides shortly.
+            // Most likely the connection is going away; the connection loop decides shortly.
             it->second.failed = true;
             it->second.failed_at = Clock::now();
-            cv_.notify_all();
+            wake_locked();
             return;
         }
         if (!ok) status = reason_code == 0x87 ? Status::NotAuthorized : Status::ProtocolError;
         done = std::move(it->second.message);
         inflight_.erase(it);
-        // Wake the connection thread only when this acknowledgement gives it something to do: a
+        // Wake the connection loop only when this acknowledgement gives it something to do: a
         // freed slot for a message waiting in the outbox, or the end of a drain (disconnect).
         // Waking it for every acknowledgement cost a context switch per publish.
         if (!outbox_.empty()) {
             pump_ = true;
-            cv_.notify_all();
+            wake_locked();
         } else if (inflight_.empty() && (draining_ || drain_waiters_ > 0)) {
-            cv_.notify_all();
+            wake_locked();
         }
     }
     if (status != Status::Ok)
@@ -560,13 +552,14 @@ void Client::Impl::on_delivery(std::uint64_t ticket, bool ok, int reason_code) {
 // ---- Subscribe ------------------------------------------------------------------------------
 
 mqtt::token_ptr Client::Impl::subscribe_request(const std::string& filter, int qos, int identifier,
-                                                std::uint64_t operation) {
+                                                std::uint64_t operation, mqtt::iaction_listener* wake) {
     mqtt::properties props;
     if (opts_.mqtt_version == MqttVersion::V5)
         props.add(mqtt::property(mqtt::property::SUBSCRIPTION_IDENTIFIER, identifier));
     if (operation != 0)
         return paho_->subscribe(filter, qos, reinterpret_cast<void*>(static_cast<std::uintptr_t>(operation)),
                                 subscribe_listener_, mqtt::subscribe_options(), props);
+    if (wake) return paho_->subscribe(filter, qos, nullptr, *wake, mqtt::subscribe_options(), props);
     if (opts_.mqtt_version != MqttVersion::V5) return paho_->subscribe(filter, qos);
     return paho_->subscribe(filter, qos, mqtt::subscribe_options(), props);
 }
@@ -908,7 +901,7 @@ void Client::Impl::on_connection_lost(const std::string& cause) {
     std::lock_guard<std::mutex> lock(mu_);
     lost_ = true;
     lost_cause_ = cause.empty() ? "connection lost" : "connection lost: " + cause;
-    cv_.notify_all();
+    wake_locked();
 }
 
 // ---- Client ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-// Client::Impl: the state shared by the caller threads, the connection thread, Paho's threads and
+// Client::Impl: the state shared by the caller threads, the connection loop, Paho's threads and
 // the dispatcher.
 //
 // Locks, in the only order they are ever nested: life_mu_ (start/stop), then send_mu_ (hand-off to
@@ -30,10 +30,12 @@
 #include "common/dispatcher.hpp"
 #include "common/logger.hpp"
 #include "common/runtime_impl.hpp"
+#include "common/timed_loop.hpp"
 #include "mqtt/broker_uri.hpp"
 #include "mqtt/operation_table.hpp"
 #include "mqtt/outbox.hpp"
 #include "mqtt/paho_options.hpp"
+#include "mqtt/reconnect_backoff.hpp"
 #include "mqtt/subscription_table.hpp"
 #include "twinlink/client.hpp"
 
@@ -107,25 +109,85 @@ private:
         Kind kind_;
     };
 
-    // Connection thread (connection_loop.cpp).
-    void run();
-    bool attempt_connect(unsigned attempt);
-    bool await_connect(const mqtt::token_ptr& token, std::optional<detail::ConnectFailure>& failure);
-    bool finish_connect();
-    void resubscribe(const std::vector<detail::SubscriptionTable::Filter>& filters);
+    // The connection loop (connection_loop.cpp): a state machine that a TimedLoop runs one pass
+    // at a time, on a thread of the client's own or on the runtime's network threads. A pass never
+    // waits for the network: what it awaits (CONNACK, SUBACKs, the close's acknowledgements) pokes
+    // the loop through wake_listener_, and each phase has a deadline.
+    enum class Phase {
+        Start,        // about to connect (or to stop)
+        Connecting,   // CONNECT sent, awaiting its token
+        Subscribing,  // connected, the SUBACKs of the resubscription awaited
+        Serving,      // Connected: hand-off, acknowledgement deadlines, drains
+        Backoff,      // waiting to try again
+        Closing,      // a stop while connected: UNSUBACKs, the offline presence, DISCONNECT
+        Ending,       // stopped: the DISCONNECT of a connection not served yet, then the end
+        Ended         // the loop has nothing left to do until the next start()
+    };
+    struct LoopState {
+        Phase phase = Phase::Start;
+        std::optional<detail::ReconnectBackoff> backoff;
+        unsigned failed_attempts = 0;
+        std::chrono::steady_clock::time_point deadline;  // of the phase (or of the close's step)
+        mqtt::token_ptr connect_token;
+        std::optional<std::chrono::steady_clock::time_point> abandoned_at;  // the attempt was cut short
+        bool abandoned_for_stop = false;
+        std::vector<mqtt::token_ptr> awaited;  // SUBACKs, or the close step's tokens
+        std::uint64_t generation = 0;          // of the subscriptions being restored
+        std::chrono::steady_clock::time_point next_scan;
+        int close_step = 0;
+        std::chrono::steady_clock::time_point close_deadline;
+    };
+    // Pokes the loop when a token it awaits completes. Paho's threads.
+    class WakeListener : public mqtt::iaction_listener {
+    public:
+        explicit WakeListener(Impl& impl) : impl_(impl) {}
+        void on_success(const mqtt::token&) override { impl_.wake_from_paho(); }
+        void on_failure(const mqtt::token&) override { impl_.wake_from_paho(); }
+
+    private:
+        Impl& impl_;
+    };
+    using TimePoint = std::chrono::steady_clock::time_point;
+    /// One pass: advances the phases as far as they go now; returns when the next pass is due.
+    TimePoint connection_pass();
+    // Each step returns the time to wake up at when it must wait, or nothing when it moved on to
+    // another phase.
+    std::optional<TimePoint> step_start();
+    std::optional<TimePoint> step_connecting(TimePoint now);
+    std::optional<TimePoint> step_subscribing(TimePoint now);
+    std::optional<TimePoint> step_serving();
+    std::optional<TimePoint> step_closing(TimePoint now);
+    std::optional<TimePoint> step_ending(TimePoint now);
+    /// The attempt failed (`failure` empty: it was stopped): counted, reported, then Backoff.
+    void connect_failed(const std::optional<detail::ConnectFailure>& failure);
+    /// Waits for the next attempt, or ends when a stop was asked for.
+    void enter_backoff(Status reason, const std::string& why);
+    /// Sends the SUBSCRIBEs of every subscription (the resubscription after a connect).
+    void begin_subscribing();
+    /// A subscription could not be restored: logged, or the connection is treated as lost.
+    void resubscribe_failed(const std::string& what);
+    /// Connected: the state, the presence, then the first hand-off.
+    void go_connected();
     void publish_presence_online();
+    /// Whether every token of awaited is complete (a failed one counts; its error goes to `error`).
+    static bool awaited_complete(std::vector<mqtt::token_ptr>& awaited, std::string* error);
     /// SUBSCRIBE for one filter; with MQTT 5 it carries the filter's subscription identifier.
-    /// With an `operation`, its SUBACK completes that subscribe_async() operation.
+    /// With an `operation`, its SUBACK completes that subscribe_async() operation; with `wake`,
+    /// its completion pokes the connection loop.
     mqtt::token_ptr subscribe_request(const std::string& filter, int qos, int identifier,
-                                      std::uint64_t operation = 0);
-    ServeEnd serve();
+                                      std::uint64_t operation = 0, mqtt::iaction_listener* wake = nullptr);
     void handle_loss();
-    void close_gracefully();
-    void wait_backoff(std::chrono::milliseconds delay);
     void expire_inflight(std::vector<detail::OutgoingMessage>& timed_out, std::vector<detail::OutgoingMessage>& failed);
     void set_state(ConnectionState state, Status reason, const std::string& message,
                    std::chrono::milliseconds retry_in = std::chrono::milliseconds(0), unsigned attempt = 0);
-    bool wait_token(const mqtt::token_ptr& token, std::chrono::milliseconds timeout);
+    /// Starts a connection loop (life_mu_ held, none running).
+    void start_loop();
+    /// Waits until the connection loop has ended (stop_ set) and releases it. life_mu_ held.
+    void join_loop();
+    /// Wakes whatever waits on cv_ and the connection loop. mu_ held.
+    void wake_locked();
+    /// Pokes the connection loop from a Paho callback.
+    void wake_from_paho();
 
     // Entered first by every callback Paho makes into this client (see the top of this file).
     class PahoCallback {
@@ -167,16 +229,12 @@ private:
     /// is lost or a stop is requested first (the broker's answer would come too late to matter).
     /// Throws mqtt::exception when the token failed.
     bool wait_while_connected(const mqtt::token_ptr& token, std::chrono::milliseconds timeout);
-    /// Waits for a token of the graceful close; false when `timeout` passes or the connection is
-    /// lost first.
-    bool wait_unless_lost(const mqtt::token_ptr& token, std::chrono::milliseconds timeout);
     /// Hands a task to the dispatcher. Once the dispatcher is closed, a task posted from a Paho
     /// callback is kept for run_late_tasks() (user code never runs on Paho's thread); one posted
     /// elsewhere runs at once.
     void post_task(std::function<void()> task);
     void run_late_tasks();
     bool stop_requested() const;
-    std::string current_tls_error() const;
 
     ClientOptions opts_;
     std::vector<detail::BrokerUri> brokers_;
@@ -187,7 +245,10 @@ private:
     detail::Dispatcher dispatcher_{opts_.runtime ? opts_.runtime->impl()->pool : nullptr};
 
     std::mutex life_mu_;
-    std::thread worker_;
+    LoopState loop_state_;  // the connection loop's passes only (they never overlap)
+    // Created by start(), under life_mu_ and mu_ (pokes read it under mu_), and released by the
+    // start() or stop that follows its end.
+    std::shared_ptr<detail::TimedLoop> loop_;
 
     std::mutex send_mu_;
 
@@ -199,7 +260,6 @@ private:
     std::string lost_cause_;
     bool pump_ = false;            // slots freed: the connection thread should hand off more
     int drain_waiters_ = 0;        // disconnect() calls waiting for the outbox and in-flight to empty
-    std::string tls_error_;        // from Paho's TLS error callback during the current attempt
     std::uint64_t failures_ = 0;   // failed attempts since start()
     detail::ConnectFailure last_failure_{Status::Ok, ""};
     detail::Outbox outbox_;
@@ -212,7 +272,7 @@ private:
     bool ever_connected_ = false;
     std::vector<std::uint64_t> connect_waiters_;  // connect_async() operations
     bool shutting_down_ = false;    // shutdown() has begun
-    bool running_ = false;          // the connection thread runs (set by start(), cleared as run() ends)
+    bool running_ = false;          // the connection loop runs (set by start(), cleared as it ends)
     bool draining_ = false;         // a disconnect_async() waits for the queue to empty
     std::chrono::steady_clock::time_point drain_deadline_;
     std::vector<std::uint64_t> disconnect_waiters_;  // disconnect_async() operations
@@ -244,6 +304,7 @@ private:
 
     // Declared last: destroyed first, so no Paho callback outlives the members it touches.
     DeliveryListener delivery_listener_{*this};
+    WakeListener wake_listener_{*this};
     OperationListener subscribe_listener_{*this, OperationListener::Kind::Subscribe};
     OperationListener unsubscribe_listener_{*this, OperationListener::Kind::Unsubscribe};
     mqtt::connect_options connect_options_;

@@ -1,10 +1,16 @@
-// The connection thread: connect, resubscribe, drain, watch acknowledgements, and reconnect with
+// The connection loop: connect, resubscribe, drain, watch acknowledgements, and reconnect with
 // backoff until the client is stopped.
+//
+// A state machine (Client::Impl::Phase) that a TimedLoop runs one pass at a time: on a thread of
+// the client's own, or, with a runtime, on the runtime's network threads, so that a thousand
+// clients add no thread. A pass never waits for the network. What a phase awaits (the CONNACK,
+// the SUBACKs, the close's acknowledgements) pokes the loop when it completes (wake_listener_),
+// and so do the changes the serving phase acts on (wake_locked(): freed slots, a loss, a stop, a
+// drain); each phase also returns its deadline.
 #include "mqtt/client_impl.hpp"
 
 #include <algorithm>
 
-#include "mqtt/reconnect_backoff.hpp"
 #include "mqtt/tcp_socket.hpp"
 
 namespace twinlink {
@@ -25,197 +31,238 @@ constexpr auto kExpiryScanInterval = milliseconds(100);
 // process stops within a second however silent the broker is.
 constexpr auto kCloseBudget = milliseconds(700);
 constexpr auto kDisconnectShare = milliseconds(200);  // kept for the DISCONNECT
+// An attempt cut short (a stop, its time budget spent) is still awaited this long after the
+// abort, so that its token normally completes before the next attempt reuses the Paho client.
+constexpr auto kAbandonGrace = milliseconds(2000);
+// The DISCONNECT of a connection stopped before it was served.
+constexpr auto kEndingDisconnect = milliseconds(1000);
 
 }  // namespace
 
-void Client::Impl::run() {
-    detail::ReconnectBackoff backoff(opts_.reconnect_min, opts_.reconnect_max);
-    unsigned failed_attempts = 0;
+// ---- The loop's life ------------------------------------------------------------------------
+
+void Client::Impl::start_loop() {
+    loop_state_ = LoopState{};
+    loop_state_.backoff.emplace(opts_.reconnect_min, opts_.reconnect_max);
+    const auto& runtime = opts_.runtime;
+    auto loop = std::make_shared<detail::TimedLoop>(runtime ? runtime->impl()->network : nullptr,
+                                                    runtime ? runtime->impl()->timers : nullptr,
+                                                    [this] { return connection_pass(); });
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        loop_ = loop;
+    }
+    loop->start();
+}
+
+void Client::Impl::join_loop() {
+    std::shared_ptr<detail::TimedLoop> loop;
+    {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (!loop_) return;
+        // The loop ends on its own once stop_ is set: within the close's budget when connected,
+        // within an attempt's abort grace when connecting.
+        cv_.wait(lock, [&] { return !running_; });
+        loop = std::move(loop_);
+    }
+    loop->stop();  // waits for the pass that ended it to return
+}
+
+void Client::Impl::wake_locked() {
+    cv_.notify_all();
+    if (loop_) loop_->poke();
+}
+
+void Client::Impl::wake_from_paho() {
+    PahoCallback scope(*this);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (loop_) loop_->poke();
+}
+
+Clock::time_point Client::Impl::connection_pass() {
     for (;;) {
-        if (stop_requested()) break;
-        set_state(ConnectionState::Connecting, Status::Ok, "", milliseconds(0), failed_attempts);
-        Status reason;
-        std::string why;
-        if (attempt_connect(failed_attempts)) {
-            failed_attempts = 0;
-            if (serve() == ServeEnd::Stop) {
-                close_gracefully();
+        std::optional<TimePoint> wait;
+        switch (loop_state_.phase) {
+            case Phase::Start: wait = step_start(); break;
+            case Phase::Connecting: wait = step_connecting(Clock::now()); break;
+            case Phase::Subscribing: wait = step_subscribing(Clock::now()); break;
+            case Phase::Serving: wait = step_serving(); break;
+            case Phase::Backoff: {
+                const bool stop = stop_requested();
+                if (stop) {
+                    loop_state_.phase = Phase::Ending;
+                } else if (Clock::now() >= loop_state_.deadline) {
+                    loop_state_.phase = Phase::Start;
+                } else {
+                    wait = loop_state_.deadline;
+                }
                 break;
             }
-            if (Clock::now() - connected_at_ >= kStableConnection) backoff.reset();
-            handle_loss();
-            reason = Status::NotConnected;
-            std::lock_guard<std::mutex> lock(mu_);
-            why = lost_cause_;
-        } else {
-            ++failed_attempts;
-            std::lock_guard<std::mutex> lock(mu_);
-            reason = last_failure_.status;
-            why = last_failure_.message;
+            case Phase::Closing: wait = step_closing(Clock::now()); break;
+            case Phase::Ending: wait = step_ending(Clock::now()); break;
+            case Phase::Ended: return TimePoint::max();
         }
-        if (stop_requested()) break;
-        const milliseconds delay = backoff.next();
-        set_state(ConnectionState::Reconnecting, reason, why, delay, failed_attempts);
-        wait_backoff(delay);
+        if (wait) return *wait;
     }
-    // Stopped while connecting or waiting: make sure nothing stays open.
-    try {
-        if (paho_->is_connected()) wait_token(paho_->disconnect(0), milliseconds(1000));
-    } catch (const mqtt::exception&) {
-    }
-    set_state(ConnectionState::Disconnected, Status::Ok, "disconnected");
-    std::vector<std::uint64_t> waiters;
-    {
-        // stop_ stays set, so that start() joins this thread before it starts another.
-        std::lock_guard<std::mutex> lock(mu_);
-        stop_ = true;
-        running_ = false;
-        draining_ = false;
-        waiters.swap(disconnect_waiters_);
-    }
-    for (const auto id : waiters) operations_.finish(id, OperationResult{Status::Ok, "", ""});
 }
 
-bool Client::Impl::wait_token(const mqtt::token_ptr& token, milliseconds timeout) {
-    // Sliced so a stop request is noticed within 50 ms; throws mqtt::exception when the token failed.
-    const auto deadline = Clock::now() + timeout;
-    while (!token->wait_for(milliseconds(50))) {
-        if (Clock::now() >= deadline || stop_requested()) return false;
-    }
-    return true;
+bool Client::Impl::stop_requested() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stop_;
 }
 
-bool Client::Impl::wait_unless_lost(const mqtt::token_ptr& token, milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (!token->wait_for(milliseconds(20))) {
-        if (Clock::now() >= deadline) return false;
-        std::lock_guard<std::mutex> lock(mu_);
-        if (lost_) return false;
+bool Client::Impl::awaited_complete(std::vector<mqtt::token_ptr>& awaited, std::string* error) {
+    bool all = true;
+    for (auto it = awaited.begin(); it != awaited.end();) {
+        try {
+            if (!(*it)->wait_for(milliseconds(0))) {
+                all = false;
+                ++it;
+                continue;
+            }
+        } catch (const mqtt::exception& e) {
+            if (error && error->empty()) *error = e.what();
+        }
+        it = awaited.erase(it);
     }
-    return true;
+    return all;
 }
 
-bool Client::Impl::attempt_connect(unsigned attempt) {
+// ---- Connecting -----------------------------------------------------------------------------
+
+std::optional<Clock::time_point> Client::Impl::step_start() {
+    auto& ls = loop_state_;
+    if (stop_requested()) {
+        ls.phase = Phase::Ending;
+        return std::nullopt;
+    }
+    set_state(ConnectionState::Connecting, Status::Ok, "", milliseconds(0), ls.failed_attempts);
     {
         std::lock_guard<std::mutex> lock(mu_);
-        tls_error_.clear();
         lost_ = false;
     }
     if (opts_.tls.insecure)
         log_.warning("TLS server certificate verification is off (tls.insecure): anyone can impersonate the broker");
-    log_.debug("connecting to " + brokers_text_ + " as '" + client_id_ + "' (attempt " + std::to_string(attempt + 1) + ")");
-    std::optional<detail::ConnectFailure> failure;
+    log_.debug("connecting to " + brokers_text_ + " as '" + client_id_ + "' (attempt " +
+               std::to_string(ls.failed_attempts + 1) + ")");
+    ls.abandoned_at.reset();
+    ls.abandoned_for_stop = false;
+    ls.deadline = Clock::now() + opts_.connect_timeout * static_cast<int>(brokers_.size()) + milliseconds(2000);
     try {
-        // Paho C++ 1.2 gives Paho C a TLS error callback whose context is the by-value
-        // connect_options parameter of async_client::connect(), an object that lives until the end
-        // of the full-expression calling connect(). So the attempt is awaited inside that same
-        // full-expression, until its token has completed.
-        if (await_connect(paho_->connect(connect_options_), failure)) return finish_connect();
+        // The options are copied into the attempt; no callback of theirs outlives the call (the
+        // TLS error callback of Paho C++ 1.2 would: its context is that copy, so none is set).
+        ls.connect_token = paho_->connect(connect_options_, nullptr, wake_listener_);
     } catch (const mqtt::exception& e) {
-        failure = detail::classify_connect_failure(e, brokers_, brokers_text_, opts_.tls, current_tls_error());
+        connect_failed(detail::classify_connect_failure(e, brokers_, brokers_text_, opts_.tls, std::string()));
+        return std::nullopt;
     }
-    if (!failure) return false;  // stopped
-    ++counters_.connect_failures;
-    {
-        std::lock_guard<std::mutex> lock(mu_);
-        ++failures_;
-        last_failure_ = *failure;
-        cv_.notify_all();
-    }
-    if (failure->permanent()) finish_connect_waiters(OperationResult{failure->status, failure->message, ""});
-    log_.warning(failure->message);
-    return false;
+    ls.phase = Phase::Connecting;
+    return std::nullopt;
 }
 
-std::string Client::Impl::current_tls_error() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return tls_error_;
-}
-
-bool Client::Impl::await_connect(const mqtt::token_ptr& tok, std::optional<detail::ConnectFailure>& failure) {
-    const auto budget = opts_.connect_timeout * static_cast<int>(brokers_.size()) + milliseconds(2000);
-    const auto deadline = Clock::now() + budget;
-    // Once abandoned (stop requested, TLS already failed, or past the budget), the attempt is
-    // aborted and still awaited briefly, so that the token normally completes in here.
-    std::optional<Clock::time_point> abandoned_at;
-    bool stopping = false;
-    std::string tls_error;
-    for (;;) {
-        try {
-            if (tok->wait_for(milliseconds(50))) break;
-        } catch (const mqtt::exception& e) {
-            if (!stop_requested())
-                failure = detail::classify_connect_failure(e, brokers_, brokers_text_, opts_.tls, current_tls_error());
-            return false;
+std::optional<Clock::time_point> Client::Impl::step_connecting(TimePoint now) {
+    auto& ls = loop_state_;
+    try {
+        if (ls.connect_token->wait_for(milliseconds(0))) {
+            ls.connect_token.reset();
+            if (!ls.abandoned_at) {
+                begin_subscribing();
+                return std::nullopt;
+            }
+            // Connected after all, but too late: the attempt counts as cut short (below).
         }
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            stopping = stop_;
-            tls_error = tls_error_;
+    } catch (const mqtt::exception& e) {
+        ls.connect_token.reset();
+        if (ls.abandoned_for_stop || stop_requested()) {
+            connect_failed(std::nullopt);
+        } else {
+            connect_failed(detail::classify_connect_failure(e, brokers_, brokers_text_, opts_.tls, std::string()));
         }
-        const auto now = Clock::now();
-        if (abandoned_at) {
-            if (now - *abandoned_at >= milliseconds(2000)) break;
-            continue;
-        }
-        if (stopping || !tls_error.empty() || now >= deadline) {
-            abandoned_at = now;
+        return std::nullopt;
+    }
+    if (ls.connect_token) {
+        if (ls.abandoned_at) {
+            const auto until = *ls.abandoned_at + kAbandonGrace;
+            if (now < until) return until;
+            ls.connect_token.reset();  // given up on: Paho ends it with the next connect or the client
+        } else {
+            const bool stopping = stop_requested();
+            if (!stopping && now < ls.deadline) return ls.deadline;
+            ls.abandoned_at = now;
+            ls.abandoned_for_stop = stopping;
             try {
                 paho_->disconnect(0);
             } catch (const mqtt::exception&) {
             }
+            return now + kAbandonGrace;
         }
     }
-    if (!abandoned_at) return true;
-    if (stopping) return false;
-    if (!tls_error.empty())
-        failure = detail::tls_failure(brokers_, brokers_text_, opts_.tls, tls_error);
-    else
-        failure = detail::ConnectFailure{Status::Timeout, "connecting to " + brokers_text_ + " timed out"};
-    return false;
+    if (ls.abandoned_for_stop) {
+        connect_failed(std::nullopt);
+    } else {
+        connect_failed(detail::ConnectFailure{Status::Timeout, "connecting to " + brokers_text_ + " timed out"});
+    }
+    return std::nullopt;
 }
 
-bool Client::Impl::finish_connect() {
-    // Subscribe again to everything, then go Connected in the same critical section that checks
-    // no subscription was added meanwhile: a concurrent subscribe() either is in the snapshot or
-    // sees Connected and sends its own SUBSCRIBE.
-    for (;;) {
-        std::uint64_t generation;
-        std::vector<detail::SubscriptionTable::Filter> filters;
+void Client::Impl::connect_failed(const std::optional<detail::ConnectFailure>& failure) {
+    auto& ls = loop_state_;
+    if (failure) {
+        ++counters_.connect_failures;
         {
             std::lock_guard<std::mutex> lock(mu_);
-            generation = subs_.generation();
-            filters = subs_.filters();
+            ++failures_;
+            last_failure_ = *failure;
+            cv_.notify_all();
         }
-        if (!filters.empty()) resubscribe(filters);
-        std::unique_lock<std::mutex> lock(mu_);
-        if (subs_.generation() != generation) continue;
-        // Counted before Connected is visible: a connect() that returns sees its connection in stats().
-        ++counters_.connects;
-        if (ever_connected_) ++counters_.reconnects;
-        ever_connected_ = true;
-        state_ = ConnectionState::Connected;
-        connected_at_ = Clock::now();
-        cv_.notify_all();
-        lock.unlock();
-        if (opts_.tcp_nodelay) {
-            std::vector<detail::Endpoint> endpoints;
-            for (const auto& b : brokers_) endpoints.push_back({b.host, b.port});
-            detail::disable_nagle(endpoints);
-        }
-        publish_presence_online();
-        set_state(ConnectionState::Connected, Status::Ok, "");
-        pump();
-        return true;
+        if (failure->permanent()) finish_connect_waiters(OperationResult{failure->status, failure->message, ""});
+        log_.warning(failure->message);
     }
+    ++ls.failed_attempts;
+    Status reason;
+    std::string why;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        reason = last_failure_.status;
+        why = last_failure_.message;
+    }
+    enter_backoff(reason, why);
 }
 
-void Client::Impl::resubscribe(const std::vector<detail::SubscriptionTable::Filter>& filters) {
+void Client::Impl::enter_backoff(Status reason, const std::string& why) {
+    auto& ls = loop_state_;
+    if (stop_requested()) {
+        ls.phase = Phase::Ending;
+        return;
+    }
+    const milliseconds delay = ls.backoff->next();
+    set_state(ConnectionState::Reconnecting, reason, why, delay, ls.failed_attempts);
+    ls.deadline = Clock::now() + delay;
+    ls.phase = Phase::Backoff;
+}
+
+// ---- Subscribing ----------------------------------------------------------------------------
+
+void Client::Impl::begin_subscribing() {
+    // Subscribe again to everything, then go Connected in the same critical section that checks
+    // no subscription was added meanwhile (step_subscribing): a concurrent subscribe() either is
+    // in the snapshot or sees Connected and sends its own SUBSCRIBE.
+    auto& ls = loop_state_;
+    std::vector<detail::SubscriptionTable::Filter> filters;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        ls.generation = subs_.generation();
+        filters = subs_.filters();
+    }
+    ls.awaited.clear();
+    ls.deadline = Clock::now() + opts_.operation_timeout;
+    ls.phase = Phase::Subscribing;
+    if (filters.empty()) return;
     try {
-        std::vector<mqtt::token_ptr> tokens;
         if (opts_.mqtt_version == MqttVersion::V5) {
             // One subscription identifier per SUBSCRIBE packet, so one packet per filter.
-            for (const auto& f : filters) tokens.push_back(subscribe_request(f.filter, f.qos, f.identifier));
+            for (const auto& f : filters)
+                ls.awaited.push_back(subscribe_request(f.filter, f.qos, f.identifier, 0, &wake_listener_));
         } else {
             auto names = std::make_shared<mqtt::string_collection>();
             std::vector<int> qos;
@@ -223,18 +270,65 @@ void Client::Impl::resubscribe(const std::vector<detail::SubscriptionTable::Filt
                 names->push_back(f.filter);
                 qos.push_back(f.qos);
             }
-            tokens.push_back(paho_->subscribe(names, qos));
+            ls.awaited.push_back(paho_->subscribe(names, qos, nullptr, wake_listener_));
         }
-        // A refused filter is not reported per filter: Paho C++ 1.2's SUBACK reason codes are
-        // unreliable, so they are not read.
-        for (const auto& tok : tokens)
-            if (!wait_token(tok, opts_.operation_timeout)) throw mqtt::exception(MQTTASYNC_FAILURE, "no SUBACK in time");
     } catch (const mqtt::exception& e) {
-        if (paho_->is_connected())
-            log_.warning(std::string("the broker refused a subscription after connect: ") + e.what());
-        else  // serve() will see lost_ and start over
-            on_connection_lost(std::string("subscribing after connect failed: ") + e.what());
+        resubscribe_failed(e.what());
     }
+}
+
+void Client::Impl::resubscribe_failed(const std::string& what) {
+    // A refused filter is not reported per filter: Paho C++ 1.2's SUBACK reason codes are
+    // unreliable, so they are not read.
+    if (paho_->is_connected())
+        log_.warning("the broker refused a subscription after connect: " + what);
+    else  // the serving phase sees lost_ and starts over
+        on_connection_lost("subscribing after connect failed: " + what);
+}
+
+std::optional<Clock::time_point> Client::Impl::step_subscribing(TimePoint now) {
+    auto& ls = loop_state_;
+    std::string error;
+    const bool all = awaited_complete(ls.awaited, &error);
+    if (!all && now < ls.deadline && !stop_requested()) return ls.deadline;
+    if (!error.empty()) {
+        resubscribe_failed(error);
+    } else if (!all && !stop_requested()) {
+        resubscribe_failed("no SUBACK in time");
+    }
+    ls.awaited.clear();
+    go_connected();
+    return std::nullopt;
+}
+
+void Client::Impl::go_connected() {
+    auto& ls = loop_state_;
+    {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (subs_.generation() != ls.generation) {
+            // A subscription came or went meanwhile: restore the whole set again.
+            lock.unlock();
+            begin_subscribing();
+            return;
+        }
+        // Counted before Connected is visible: a connect() that returns sees its connection in stats().
+        ++counters_.connects;
+        if (ever_connected_) ++counters_.reconnects;
+        ever_connected_ = true;
+        state_ = ConnectionState::Connected;
+        connected_at_ = Clock::now();
+        cv_.notify_all();
+    }
+    if (opts_.tcp_nodelay) {
+        std::vector<detail::Endpoint> endpoints;
+        for (const auto& b : brokers_) endpoints.push_back({b.host, b.port});
+        detail::disable_nagle(endpoints);
+    }
+    publish_presence_online();
+    set_state(ConnectionState::Connected, Status::Ok, "");
+    pump();
+    ls.next_scan = Clock::now();
+    ls.phase = Phase::Serving;
 }
 
 void Client::Impl::publish_presence_online() {
@@ -246,8 +340,10 @@ void Client::Impl::publish_presence_online() {
     }
 }
 
-Client::Impl::ServeEnd Client::Impl::serve() {
-    auto next_scan = Clock::now();
+// ---- Serving --------------------------------------------------------------------------------
+
+std::optional<Clock::time_point> Client::Impl::step_serving() {
+    auto& ls = loop_state_;
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
         if (draining_ && !stop_ &&
@@ -256,8 +352,24 @@ Client::Impl::ServeEnd Client::Impl::serve() {
             draining_ = false;
             stop_ = true;
         }
-        if (stop_) return ServeEnd::Stop;
-        if (lost_) return ServeEnd::Lost;
+        if (stop_) {
+            lock.unlock();
+            ls.close_step = 0;
+            ls.phase = Phase::Closing;
+            return std::nullopt;
+        }
+        if (lost_) {
+            lock.unlock();
+            if (Clock::now() - connected_at_ >= kStableConnection) ls.backoff->reset();
+            handle_loss();
+            std::string why;
+            {
+                std::lock_guard<std::mutex> again(mu_);
+                why = lost_cause_;
+            }
+            enter_backoff(Status::NotConnected, why);
+            return std::nullopt;
+        }
         if (pump_) {
             pump_ = false;
             lock.unlock();
@@ -265,9 +377,9 @@ Client::Impl::ServeEnd Client::Impl::serve() {
             lock.lock();
             continue;
         }
-        auto now = Clock::now();
-        if (now >= next_scan) {
-            next_scan = now + kExpiryScanInterval;
+        const auto now = Clock::now();
+        if (now >= ls.next_scan) {
+            ls.next_scan = now + kExpiryScanInterval;
             std::vector<OutgoingMessage> timed_out, failed;
             expire_inflight(timed_out, failed);
             if (!timed_out.empty() || !failed.empty()) {
@@ -284,9 +396,9 @@ Client::Impl::ServeEnd Client::Impl::serve() {
             }
         }
         auto wake = now + std::chrono::seconds(1);
-        if (!inflight_.empty()) wake = std::min(wake, std::max(next_scan, inflight_.begin()->second.deadline));
+        if (!inflight_.empty()) wake = std::min(wake, std::max(ls.next_scan, inflight_.begin()->second.deadline));
         if (draining_) wake = std::min(wake, drain_deadline_);
-        cv_.wait_until(lock, wake);
+        return wake;
     }
 }
 
@@ -325,51 +437,111 @@ void Client::Impl::handle_loss() {
     set_state(ConnectionState::Disconnected, Status::NotConnected, cause);
 }
 
-void Client::Impl::close_gracefully() {
+// ---- Closing and ending ---------------------------------------------------------------------
+
+std::optional<Clock::time_point> Client::Impl::step_closing(TimePoint now) {
     // One budget for the whole close, and every wait ends as soon as the connection is known to
     // be gone: a dead broker answers nothing.
-    const auto deadline = Clock::now() + kCloseBudget;
-    std::vector<mqtt::token_ptr> unsubscribes;
+    auto& ls = loop_state_;
+    bool lost;
     {
         std::lock_guard<std::mutex> lock(mu_);
-        unsubscribes.swap(unacked_unsubscribes_);
+        lost = lost_;
     }
-    for (const auto& token : unsubscribes) {
-        const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()) - kDisconnectShare;
-        if (left <= milliseconds(0)) break;
-        try {
-            wait_unless_lost(token, left);
-        } catch (const mqtt::exception&) {
-            // refused or cut short: acknowledged all the same, nothing is left to arrive
+    switch (ls.close_step) {
+        case 0:  // the UNSUBACKs still due (Paho C 1.3.12 leaks one that arrives during the destroy)
+            ls.close_deadline = now + kCloseBudget;
+            ls.awaited.clear();
+            {
+                std::lock_guard<std::mutex> lock(mu_);
+                ls.awaited.swap(unacked_unsubscribes_);
+            }
+            ls.close_step = 1;
+            [[fallthrough]];
+        case 1:
+            if (!awaited_complete(ls.awaited, nullptr) && !lost && now < ls.close_deadline - kDisconnectShare)
+                return ls.close_deadline - kDisconnectShare;
+            ls.awaited.clear();
+            if (!opts_.presence.topic.empty()) {
+                try {
+                    ls.awaited.push_back(paho_->publish(opts_.presence.topic, opts_.presence.offline.data(),
+                                                        opts_.presence.offline.size(), 1, true, nullptr,
+                                                        wake_listener_));
+                } catch (const mqtt::exception& e) {
+                    log_.debug(std::string("publishing the offline presence failed: ") + e.what());
+                }
+            }
+            ls.close_step = 2;
+            [[fallthrough]];
+        case 2: {
+            std::string error;
+            if (!awaited_complete(ls.awaited, &error) && !lost && now < ls.close_deadline - kDisconnectShare)
+                return ls.close_deadline - kDisconnectShare;
+            if (!error.empty()) log_.debug("publishing the offline presence failed: " + error);
+            ls.awaited.clear();
+            try {
+                ls.awaited.push_back(paho_->disconnect(0, nullptr, wake_listener_));
+            } catch (const mqtt::exception& e) {
+                log_.debug(std::string("disconnect: ") + e.what());
+            }
+            ls.deadline = std::max(ls.close_deadline, now + kDisconnectShare);
+            ls.close_step = 3;
+            [[fallthrough]];
         }
-    }
-    if (!opts_.presence.topic.empty()) {
-        try {
-            auto tok = paho_->publish(opts_.presence.topic, opts_.presence.offline.data(),
-                                      opts_.presence.offline.size(), 1, true);
-            const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()) - kDisconnectShare;
-            wait_unless_lost(tok, std::max(left, milliseconds(0)));
-        } catch (const mqtt::exception& e) {
-            log_.debug(std::string("publishing the offline presence failed: ") + e.what());
+        case 3: {
+            std::string error;
+            if (!awaited_complete(ls.awaited, &error) && !lost && now < ls.deadline) return ls.deadline;
+            if (!error.empty()) log_.debug("disconnect: " + error);
+            ls.awaited.clear();
+            break;
         }
+        default: break;
     }
-    try {
-        const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-        wait_unless_lost(paho_->disconnect(0), std::max(left, kDisconnectShare));
-    } catch (const mqtt::exception& e) {
-        log_.debug(std::string("disconnect: ") + e.what());
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        std::vector<OutgoingMessage> back;
+        for (auto& [ticket, f] : inflight_) back.push_back(std::move(f.message));
+        inflight_.clear();
+        outbox_.push_front(std::move(back));
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    std::vector<OutgoingMessage> back;
-    for (auto& [ticket, f] : inflight_) back.push_back(std::move(f.message));
-    inflight_.clear();
-    outbox_.push_front(std::move(back));
+    ls.close_step = 4;  // the DISCONNECT is done: step_ending() sends none
+    ls.phase = Phase::Ending;
+    return std::nullopt;
 }
 
-void Client::Impl::wait_backoff(milliseconds delay) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, delay, [&] { return stop_; });
+std::optional<Clock::time_point> Client::Impl::step_ending(TimePoint now) {
+    auto& ls = loop_state_;
+    // Stopped while connecting or waiting: make sure nothing stays open.
+    if (ls.close_step != 4) {
+        ls.close_step = 4;
+        ls.awaited.clear();
+        try {
+            if (paho_->is_connected()) {
+                ls.awaited.push_back(paho_->disconnect(0, nullptr, wake_listener_));
+                ls.deadline = now + kEndingDisconnect;
+            }
+        } catch (const mqtt::exception&) {
+        }
+    }
+    if (!ls.awaited.empty() && !awaited_complete(ls.awaited, nullptr) && now < ls.deadline) return ls.deadline;
+    ls.awaited.clear();
+    set_state(ConnectionState::Disconnected, Status::Ok, "disconnected");
+    std::vector<std::uint64_t> waiters;
+    {
+        // stop_ stays set, so that start() ends this loop before it starts another.
+        std::lock_guard<std::mutex> lock(mu_);
+        stop_ = true;
+        running_ = false;
+        draining_ = false;
+        waiters.swap(disconnect_waiters_);
+        cv_.notify_all();
+    }
+    for (const auto id : waiters) operations_.finish(id, OperationResult{Status::Ok, "", ""});
+    ls.phase = Phase::Ended;
+    return TimePoint::max();
 }
+
+// ---- State changes --------------------------------------------------------------------------
 
 void Client::Impl::set_state(ConnectionState state, Status reason, const std::string& message,
                              milliseconds retry_in, unsigned attempt) {

@@ -54,8 +54,7 @@ void validate_client_options(const ClientOptions& o, const std::vector<BrokerUri
     }
 }
 
-void fill_connect_options(mqtt::connect_options& c, const ClientOptions& o, const std::vector<BrokerUri>& brokers,
-                          std::function<void(const std::string&)> on_tls_error) {
+void fill_connect_options(mqtt::connect_options& c, const ClientOptions& o, const std::vector<BrokerUri>& brokers) {
     if (o.mqtt_version == MqttVersion::V5) {
         c.set_mqtt_version(MQTTVERSION_5);
         c.set_clean_start(o.clean_session);
@@ -91,7 +90,6 @@ void fill_connect_options(mqtt::connect_options& c, const ClientOptions& o, cons
         }
         ssl.set_enable_server_cert_auth(!o.tls.insecure);
         ssl.set_verify(o.tls.verify_hostname && !o.tls.insecure);
-        ssl.set_error_handler(std::move(on_tls_error));
         c.set_ssl(std::move(ssl));
     }
 }

@@ -16,14 +16,15 @@ namespace twinlink::detail {
 /// Checks what Paho would only reject late or obscurely; throws Error(InvalidArgument).
 void validate_client_options(const ClientOptions& options, const std::vector<BrokerUri>& brokers);
 
-/// Fills `c`, the connect options of every attempt, in place. `on_tls_error` receives OpenSSL's
-/// message of a failed handshake. In place because Paho C++ 1.2's connect_options keeps pointers
+/// Fills `c`, the connect options of every attempt, in place. No TLS error callback is set: Paho
+/// C++ 1.2 gives Paho C the copy that connect() takes by value as its context, which is gone
+/// before the handshake (tls_failure() asks OpenSSL for the reason instead). In place because Paho C++ 1.2's connect_options keeps pointers
 /// from its C struct into its own members (the MQTT 5 connect properties among them) that a copy
 /// or move does not always point at the new object: a connect_options built elsewhere and moved
 /// into place handed Paho C a dangling properties pointer (AddressSanitizer: SEGV in
 /// MQTTProperties_copy with a persistent MQTT 5 session).
 void fill_connect_options(mqtt::connect_options& c, const ClientOptions& options,
-                          const std::vector<BrokerUri>& brokers, std::function<void(const std::string&)> on_tls_error);
+                          const std::vector<BrokerUri>& brokers);
 
 struct ConnectFailure {
     Status status;
