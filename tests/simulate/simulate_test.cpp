@@ -122,7 +122,9 @@ TEST_F(TwinlinkSimulate, TwentyDevicesStoreEveryPoint) {
     EXPECT_EQ(j.at("shadow_failed"), 0) << j.dump(2);
     EXPECT_TRUE(j.at("shadow_p50_ms").is_number()) << j.dump(2);
     EXPECT_TRUE(j.at("shadow_p99_ms").is_number()) << j.dump(2);
-    EXPECT_GT(j.at("threads").get<std::uint64_t>(), 20u) << j.dump(2);
+    // On the shared runtime the 20 devices (shadows and pipelines included) add no thread: the
+    // runtime's 5, Paho's 2 and the simulator's own.
+    EXPECT_LE(j.at("threads").get<std::uint64_t>(), 12u) << j.dump(2);
     EXPECT_TRUE(j.at("rss_per_device_kib").is_number()) << j.dump(2);
     EXPECT_TRUE(j.at("cpu_ms_per_1000_points").is_number()) << j.dump(2);
     EXPECT_EQ(j.at("interrupted"), false);
@@ -137,6 +139,7 @@ TEST_F(TwinlinkSimulate, TwentyDevicesStoreEveryPoint) {
     EXPECT_EQ(k.at("points_stored_rows"), k.at("points_recorded")) << k.dump(2);
     EXPECT_TRUE(k.at("shadow_p50_ms").is_null()) << k.dump(2);
     EXPECT_TRUE(k.at("runtime_threads").is_null()) << k.dump(2);
+    EXPECT_GT(k.at("threads").get<std::uint64_t>(), 20u) << "threads of each device's own" << k.dump(2);
     EXPECT_EQ(k.at("points_lost"), 0) << k.dump(2);
 }
 

@@ -11,10 +11,14 @@
  * many clients blocked in callbacks as there are dispatch threads, the others wait. "The
  * dispatcher thread" in the other headers means that serial queue for a client with a runtime.
  *
- * The clients' connection loops (connect, reconnect, hand-off, acknowledgement deadlines) run on
- * the runtime's two network threads instead of a thread each. A loop never waits for the network,
- * so connects stay concurrent (one client's connect never waits for another's), and callbacks
- * that block every dispatch thread delay no client's network traffic. Shadows and datapoint pipelines keep their own timer threads for now.
+ * The library's own work for its clients runs on the runtime's two network threads instead of
+ * threads of each client's: each client's connection loop (connect, reconnect, hand-off,
+ * acknowledgement deadlines) and the background work of its shadows and datapoint pipelines
+ * (queued updates and resends, the batcher), one pass at a time, waiting for deadlines on the
+ * timer thread. None of it waits for the network, so connects stay concurrent (one client's
+ * connect never waits for another's), and none of it runs on the dispatch threads, so callbacks
+ * that block all of them delay no client's traffic and may wait in blocking calls
+ * (tl_client_disconnect(), tl_datapoints_flush()). A device on a runtime adds no thread.
  *
  * Lifetime: reference counted. tl_runtime_free() drops the caller's reference; every client made
  * with options that name the runtime holds one until it is freed, and the options hold one until

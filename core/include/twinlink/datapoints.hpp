@@ -1,14 +1,16 @@
 // twinlink/datapoints.hpp — recording telemetry and sending it in batches.
 //
 // record() appends a point to an in-memory buffer and returns: it never waits for the network
-// (only the Block backpressure policy makes it wait, and only for its timeout). A batcher thread
-// owned by the Datapoints object encodes the points into batches, closes a batch on whichever limit
-// comes first (points, encoded bytes, linger time), gives it a UUIDv7 batch id and the next sequence
-// number, writes it to the spool when there is one, and publishes it at QoS 1 through the Client. A
-// batch leaves the device (memory and spool) only once it is delivered: by default when the sink's
-// receipt says it is stored (DeliveryMode::Receipt), or at the broker's PUBACK
-// (DeliveryMode::Broker). A batch whose publish fails or times out, or whose receipt does not come
-// in time, is sent again; the sink drops the duplicates.
+// (only the Block backpressure policy makes it wait, and only for its timeout). A batcher encodes
+// the points into batches, closes a batch on whichever limit comes first (points, encoded bytes,
+// linger time), gives it a UUIDv7 batch id and the next sequence number, writes it to the spool
+// when there is one, and publishes it at QoS 1 through the Client. The batcher is a thread owned by
+// the Datapoints object, or, when the client has a Runtime (ClientOptions::runtime), work run on
+// the runtime's threads: pipelines on a runtime add no thread. A batch leaves the device (memory
+// and spool) only once it is delivered: by default when the sink's receipt says it is stored
+// (DeliveryMode::Receipt), or at the broker's PUBACK (DeliveryMode::Broker). A batch whose publish
+// fails or times out, or whose receipt does not come in time, is sent again; the sink drops the
+// duplicates.
 #pragma once
 
 #include <chrono>
@@ -188,12 +190,13 @@ public:
     /// delivered (confirmed by a receipt, or acknowledged by the broker with DeliveryMode::Broker)
     /// or dropped by the policy. Throws Error(Timeout) naming what is still outstanding. Safe to
     /// call from several threads, and from the client's callbacks: deliveries reach the pipeline
-    /// without the dispatcher thread.
+    /// without the dispatcher thread (on a client with a Runtime the batcher runs on the
+    /// runtime's network threads, not on its dispatch threads).
     void flush(std::chrono::milliseconds timeout);
     /// As flush(), without a waiting thread: returns an operation id at once and completes `done`
     /// on the client's dispatcher thread, exactly once: Ok when every point recorded before the
     /// call is acknowledged, Timeout, or Canceled (Client::cancel_operation(), or the pipeline
-    /// destroyed). The batcher thread triggers it as acknowledgements arrive.
+    /// destroyed). The batcher triggers it as acknowledgements arrive.
     std::uint64_t flush_start(std::chrono::milliseconds timeout, OperationCallback done);
     /// Client::cancel_operation() of the client this pipeline is on.
     bool cancel_operation(std::uint64_t id);

@@ -10,15 +10,20 @@
 //     dispatcher thread, while the callbacks of different clients run in parallel. A slow callback
 //     holds one dispatch thread and delays only the later callbacks of its own client. (With as
 //     many clients blocked in callbacks as there are dispatch threads, the others wait.)
-//   - network: two threads run the connection loops of all its clients (connect, resubscribe,
-//     hand-off of queued messages, acknowledgement deadlines, reconnect with backoff). A loop
-//     never waits for the network: Paho's answers and its own deadlines wake it, so connects are
-//     concurrent (a client's connect never waits for another's) and callbacks that block every
-//     dispatch thread delay no client's network work.
-//   - timers: one thread for the deadlines of the asynchronous operations and connection loops
-//     of all its clients (connect_async, publish_async, shadow requests, datapoint flushes...).
+//   - network: two threads run the library's own work for all its clients, never user code:
+//     each client's connection loop (connect, resubscribe, hand-off of queued messages,
+//     acknowledgement deadlines, reconnect with backoff), and the background work of its shadows
+//     (queued updates, resends, file writes) and datapoint pipelines (the batcher). Each runs one
+//     pass at a time and never waits for the network: Paho's answers and its own deadlines wake
+//     it. So connects are concurrent (a client's connect never waits for another's), callbacks
+//     that block every dispatch thread delay no client's traffic, and a callback may wait in a
+//     blocking call (disconnect(), Datapoints::flush(), Shadow::report()).
+//   - timers: one thread for the deadlines of all its clients: their asynchronous operations
+//     (connect_async, publish_async, shadow requests, datapoint flushes...) and the next wake of
+//     their connection loops, shadows and pipelines.
 //
-// Paho adds one send and one receive thread for the whole process.
+// So a device on a runtime adds no thread. Paho adds one send and one receive thread for the
+// whole process.
 //
 // Lifetime. The runtime is reference counted: ClientOptions::runtime (and DeviceOptions::client)
 // holds a std::shared_ptr, so the runtime lives until the last client using it is destroyed, in
@@ -51,7 +56,9 @@ struct RuntimeStats {
     /// Clients whose next callback waits for a free dispatch thread (each client's own queue may
     /// hold more: ClientStats::callback_queue).
     std::size_t queued_callbacks = 0;
-    std::size_t timers = 0;          ///< operation deadlines pending, all clients
+    /// Deadlines pending, all clients: operations, and the next wake of connection loops, shadows
+    /// and datapoint pipelines.
+    std::size_t timers = 0;
 };
 
 class Runtime {

@@ -14,7 +14,12 @@
 // answer within the request timeout is sent again.
 //
 // Threads. Delta and change handlers run on the client's dispatcher thread; they may call any
-// member, including the blocking ones (report() from a delta handler is the usual pattern).
+// member, including the blocking ones (report() from a delta handler is the usual pattern). The
+// shadow's own background work (sending queued updates, resending unanswered ones, writing
+// persist_path) runs on a thread of its own, or, when the client has a Runtime
+// (ClientOptions::runtime), on the runtime's network threads: shadows on a runtime add no thread,
+// and a report() made in a handler while another update is in flight is sent by that work without
+// needing a dispatch thread.
 //
 // Deltas. A delta handler gets, by default, the delta that is pending when it registers, then every
 // new one, so registering after connect() misses nothing (InitialDelta).

@@ -1,4 +1,7 @@
-// Datapoints: the recording front (any thread) and the batcher thread behind it.
+// Datapoints: the recording front (any thread) and the batcher behind it. The batcher is a
+// detail::TimedLoop: a thread of its own, or, when the client has a Runtime, passes on the
+// runtime's network threads and deadlines on its timer thread, so pipelines on a runtime add no
+// thread. "The batcher thread" below means whichever runs its passes (one at a time).
 #include "twinlink/datapoints.hpp"
 
 #include <cmath>
@@ -6,10 +9,11 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <thread>
 #include <utility>
 #include <vector>
 
+#include "common/runtime_impl.hpp"
+#include "common/timed_loop.hpp"
 #include "common/wall_clock.hpp"
 #include "datapoints/backlog.hpp"
 #include "datapoints/batch_assembler.hpp"
@@ -83,7 +87,9 @@ public:
           assembler_(opts_.encoding, opts_.device, replace_all(opts_.topic, "{device}", opts_.device),
                      {opts_.batch_max_points, opts_.batch_max_bytes, opts_.linger}),
           next_seq_(backlog_->next_seq()),
-          rate_(opts_.max_batches_per_second) {
+          rate_(opts_.max_batches_per_second),
+          timer_(client.runtime() ? client.runtime()->impl()->network : nullptr,
+                 client.runtime() ? client.runtime()->impl()->timers : nullptr, [this] { return batcher_pass(); }) {
         stats_.recovered_batches = backlog_->recovered_batches();
         publish_summary();
     }
@@ -96,7 +102,7 @@ public:
             if (auto self = weak.lock()) {
                 std::lock_guard<std::mutex> lock(self->mu_);
                 self->poke_ = true;
-                self->wake_.notify_one();
+                self->timer_.poke();
             }
         });
         if (opts_.delivery == DeliveryMode::Receipt) {
@@ -109,7 +115,7 @@ public:
                 },
                 Delivery::Direct);
         }
-        thread_ = std::thread(&Impl::run, this);
+        timer_.start();
     }
 
     void shutdown() {
@@ -123,11 +129,14 @@ public:
         {
             std::lock_guard<std::mutex> lock(mu_);
             stop_ = true;
-            wake_.notify_one();
             room_.notify_all();
             progress_.notify_all();
         }
-        if (thread_.joinable()) thread_.join();
+        // Not under mu_: stop() waits for a pass in progress, which takes mu_. No pass starts
+        // after it, so the last one (close the open batches into the backlog and the spool, cancel
+        // the flushes) runs here, unless the pass in progress saw stop_ and was that one.
+        timer_.stop();
+        if (!finished_) batcher_pass();
     }
 
     /// Appends `count` points of one series; `fill(point, buffer, i)` sets the value of point i.
@@ -227,7 +236,7 @@ private:
         const std::size_t size = pending_.size();
         if (std::exchange(wake_for_linger_, false) || (size >= kWakeThreshold && size - count < kWakeThreshold)) {
             poke_ = true;
-            wake_.notify_one();
+            timer_.poke();
         }
     }
 
@@ -236,7 +245,7 @@ public:
         std::unique_lock<std::mutex> lock(mu_);
         const std::uint64_t generation = ++flush_requested_;
         poke_ = true;
-        wake_.notify_one();
+        timer_.poke();
         const bool done = progress_.wait_for(lock, timeout, [&] {
             return stop_ || (flush_handled_ >= generation && (!oldest_unacked_ || *oldest_unacked_ >= flush_target_));
         });
@@ -272,7 +281,7 @@ public:
             if (!stopped) {
                 flush_ops_.emplace(++flush_requested_, op);
                 poke_ = true;
-                wake_.notify_one();
+                timer_.poke();
             }
         }
         if (stopped)
@@ -346,7 +355,7 @@ private:
         ev.batches += batches;
         if (first) {
             poke_ = true;
-            wake_.notify_one();
+            timer_.poke();
         }
     }
 
@@ -382,7 +391,7 @@ private:
         }
         receipts_.emplace_back(payload);
         poke_ = true;
-        wake_.notify_one();
+        timer_.poke();
     }
 
     void on_receipt(const std::string& payload) {
@@ -413,78 +422,70 @@ private:
 
     // ---- batcher thread ----
 
-    void run() {
-        detail::PointBuffer work;
-        std::vector<std::pair<std::uint64_t, Status>> acks;
-        std::vector<std::string> receipts;
+    /// One pass of the batcher (timer_): takes the pending points, acknowledgements and receipts,
+    /// closes batches, sends what may be sent. Returns when the next pass is due (next_wake(), or
+    /// at once when there is work already); after the last pass (stop_), never.
+    Clock::time_point batcher_pass() {
+        bool stopping, flushing;
+        std::uint64_t flush_generation;
         std::uint64_t receipts_overflowed = 0;
-        for (;;) {
-            bool stopping, flushing;
-            std::uint64_t flush_generation;
-            {
-                std::unique_lock<std::mutex> lock(mu_);
-                // Pending points wake the batcher only when it can take them: while batches wait
-                // for room in the backlog (held_), they stay where they are.
-                batcher_sleeps_until_ = next_wake();
-                wake_.wait_until(lock, batcher_sleeps_until_, [&] {
-                    return stop_ || poke_ ||
-                           (held_.empty() && (pending_.size() >= kWakeThreshold ||
-                                              (!pending_.empty() && flush_requested_ != flush_handled_)));
-                });
-                batcher_sleeps_until_ = Clock::time_point::min();
-                poke_ = false;
-                stopping = stop_;
-                flush_generation = flush_requested_;
-                flushing = flush_generation != flush_handled_;
-                acks.swap(acks_);
-                receipts.swap(receipts_);
-                if (receipts_overflowed_) {
-                    receipts_overflowed = receipts_overflowed_;
-                    receipts_overflowed_ = 0;
-                }
-                if (!pending_.empty() && (held_.empty() || stopping)) {
-                    std::swap(work, pending_);
-                    pending_.clear();
-                    for (std::size_t i = names_.size(); i < series_.size(); ++i) names_.push_back(series_.name(i));
-                    room_.notify_all();
-                }
-                // A flush covers every point recorded before it. Points left pending (batches wait
-                // for room) are not in a batch yet: the flush is handled once they are taken.
-                if (!pending_.empty()) flushing = false;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (finished_) return Clock::time_point::max();
+            batcher_sleeps_until_ = Clock::time_point::min();
+            poke_ = false;
+            stopping = stop_;
+            flush_generation = flush_requested_;
+            flushing = flush_generation != flush_handled_;
+            taken_acks_.swap(acks_);
+            taken_receipts_.swap(receipts_);
+            if (receipts_overflowed_) {
+                receipts_overflowed = receipts_overflowed_;
+                receipts_overflowed_ = 0;
             }
-            for (const auto& [seq, status] : acks) on_ack(seq, status);
-            acks.clear();
-            for (const auto& receipt : receipts) on_receipt(receipt);
-            receipts.clear();
-            if (receipts_overflowed) {
-                receipts_ignored_ += receipts_overflowed;
-                client_.log(LogLevel::Warning, "datapoints: " + std::to_string(receipts_overflowed) +
-                                                   " receipt(s) arrived faster than they could be read and were "
-                                                   "ignored; their batches are sent again");
-                receipts_overflowed = 0;
+            if (!pending_.empty() && (held_.empty() || stopping)) {
+                std::swap(work_, pending_);
+                pending_.clear();
+                for (std::size_t i = names_.size(); i < series_.size(); ++i) names_.push_back(series_.name(i));
+                room_.notify_all();
             }
+            // A flush covers every point recorded before it. Points left pending (batches wait
+            // for room) are not in a batch yet: the flush is handled once they are taken.
+            if (!pending_.empty()) flushing = false;
+        }
+        for (const auto& [seq, status] : taken_acks_) on_ack(seq, status);
+        taken_acks_.clear();
+        for (const auto& receipt : taken_receipts_) on_receipt(receipt);
+        taken_receipts_.clear();
+        if (receipts_overflowed) {
+            receipts_ignored_ += receipts_overflowed;
+            client_.log(LogLevel::Warning, "datapoints: " + std::to_string(receipts_overflowed) +
+                                               " receipt(s) arrived faster than they could be read and were "
+                                               "ignored; their batches are sent again");
+        }
 
-            std::vector<ClosedBatch> closed;
-            if (!work.empty()) {
-                assembler_.add(work, names_, next_seq_, closed);
-                work.clear();
-            }
-            const auto now = Clock::now();
-            if (flushing || stopping)
-                assembler_.close_all(next_seq_, closed);
-            else
-                assembler_.close_expired(now, next_seq_, closed);
-            for (auto& b : closed) {
-                stats_batches_ += 1;
-                stats_batched_ += b.points;
-                held_.push_back(std::move(b));
-            }
-            admit_held();
-            expire_receipts(now);
-            if (!stopping) send_ready(now);
-            backlog_->sync_if_due();
-            report_drops(now, stopping);
+        std::vector<ClosedBatch> closed;
+        if (!work_.empty()) {
+            assembler_.add(work_, names_, next_seq_, closed);
+            work_.clear();
+        }
+        const auto now = Clock::now();
+        if (flushing || stopping)
+            assembler_.close_all(next_seq_, closed);
+        else
+            assembler_.close_expired(now, next_seq_, closed);
+        for (auto& b : closed) {
+            stats_batches_ += 1;
+            stats_batched_ += b.points;
+            held_.push_back(std::move(b));
+        }
+        admit_held();
+        expire_receipts(now);
+        if (!stopping) send_ready(now);
+        backlog_->sync_if_due();
+        report_drops(now, stopping);
 
+        {
             std::lock_guard<std::mutex> lock(mu_);
             if (flushing) {
                 flush_target_ = next_seq_;
@@ -493,9 +494,22 @@ private:
             publish_summary();
             progress_.notify_all();
             finish_flush_ops_locked(stopping);
-            if (stopping) break;
+            if (!stopping) {
+                // Pending points wake the batcher only when it can take them: while batches wait
+                // for room in the backlog (held_), they stay where they are.
+                if (stop_ || poke_ ||
+                    (held_.empty() && (pending_.size() >= kWakeThreshold ||
+                                       (!pending_.empty() && flush_requested_ != flush_handled_))))
+                    return Clock::now();  // stays min(): the next pass runs at once
+                // From here a recorder pokes timer_ when its first point must be taken sooner
+                // (note_appending); a poke after this pass returned makes the next one at once.
+                batcher_sleeps_until_ = next_wake();
+                return batcher_sleeps_until_;
+            }
         }
         finish_at_stop();
+        finished_ = true;
+        return Clock::time_point::max();
     }
 
     Clock::time_point next_wake() {
@@ -581,7 +595,7 @@ private:
         std::lock_guard<std::mutex> lock(mu_);
         acks_.emplace_back(seq, status);
         poke_ = true;
-        wake_.notify_one();
+        timer_.poke();
     }
 
     void on_ack(std::uint64_t seq, Status status) {
@@ -678,7 +692,6 @@ private:
     const DatapointOptions opts_;
 
     mutable std::mutex mu_;
-    std::condition_variable wake_;      // the batcher
     std::condition_variable room_;      // record() under the Block policy
     std::condition_variable progress_;  // flush()
     detail::SeriesRegistry series_;
@@ -716,10 +729,16 @@ private:
     std::uint64_t stats_batches_ = 0, stats_batched_ = 0, stats_sent_ = 0;
     std::uint64_t acked_batches_ = 0, acked_points_ = 0, dropped_points_ = 0, dropped_batches_ = 0;
     std::uint64_t confirmed_batches_ = 0, confirmed_points_ = 0, receipt_timeouts_ = 0, receipts_ignored_ = 0;
+    // What a pass takes from under mu_; members so that their buffers are reused from pass to pass.
+    detail::PointBuffer work_;
+    std::vector<std::pair<std::uint64_t, Status>> taken_acks_;
+    std::vector<std::string> taken_receipts_;
+    bool finished_ = false;  // the last pass (with stop_) has run
 
     std::uint64_t listener_ = 0;
     std::uint64_t receipt_sub_ = 0;
-    std::thread thread_;
+    // Last: destroyed first, so no pass runs on a member already destroyed.
+    detail::TimedLoop timer_;
 };
 
 // ---- Datapoints ------------------------------------------------------------------------------

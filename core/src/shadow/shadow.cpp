@@ -2,9 +2,11 @@
 //
 // Responses are matched on the network thread (Delivery::Direct), so a blocking call made from a
 // dispatcher callback is answered without needing the dispatcher. Everything user-visible (delta and
-// change handlers) is posted to the dispatcher. A small timer thread sends the update that follows
-// an answered one, resends unanswered updates and writes the persisted document, keeping publishes
-// and file I/O off the network thread. No publish is made while mu_ is held.
+// change handlers) is posted to the dispatcher. A timer loop (detail::TimedLoop) sends the update
+// that follows an answered one, resends unanswered updates and writes the persisted document,
+// keeping publishes and file I/O off the network thread. It runs on a thread of its own, or, when
+// the client has a Runtime, on the runtime's network threads and timer thread, so shadows on a
+// runtime add no thread. No publish is made while mu_ is held.
 //
 // Reports and desires made while an update is in flight, or offline, wait in PendingUpdates: folded
 // into one update where that is exact, in several consecutive ones where one merge patch cannot say
@@ -19,9 +21,10 @@
 #include <set>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <vector>
 
+#include "common/runtime_impl.hpp"
+#include "common/timed_loop.hpp"
 #include "shadow/json_nesting.hpp"
 #include "shadow/pending_updates.hpp"
 #include "shadow/shadow_file.hpp"
@@ -106,7 +109,9 @@ public:
     Impl(Client& client, ShadowOptions options)
         : client_(client),
           opts_(std::move(options)),
-          topics_(opts_.profile, opts_.device, opts_.name, opts_.prefix) {
+          topics_(opts_.profile, opts_.device, opts_.name, opts_.prefix),
+          timer_(client.runtime() ? client.runtime()->impl()->network : nullptr,
+                 client.runtime() ? client.runtime()->impl()->timers : nullptr, [this] { return timer_pass(); }) {
         if (opts_.request_timeout < milliseconds(100))
             throw Error(Status::InvalidArgument, "shadow request_timeout must be at least 100 ms");
         if (!opts_.persist_path.empty()) {
@@ -132,7 +137,7 @@ public:
         listener_id_ = client_.add_connection_listener([weak](const ConnectionEvent& ev) {
             if (auto self = weak.lock()) self->on_connection(ev.state == ConnectionState::Connected);
         });
-        timer_ = std::thread(&Impl::run_timer, this);
+        timer_.start();
         if (client_.connected()) on_connection(true);
     }
 
@@ -148,9 +153,9 @@ public:
             std::lock_guard<std::mutex> lock(mu_);
             stop_ = true;
             cv_.notify_all();
-            timer_cv_.notify_all();
         }
-        if (timer_.joinable()) timer_.join();
+        // Not under mu_: stop() waits for a pass in progress, which takes mu_.
+        timer_.stop();
         std::vector<std::uint64_t> ops;
         {
             std::lock_guard<std::mutex> lock(mu_);
@@ -189,7 +194,7 @@ public:
         }
         if (out) publish_update(*out, logs);
         emit(logs);
-        timer_cv_.notify_all();
+        timer_.poke();
         return gen;
     }
 
@@ -475,7 +480,7 @@ private:
         while (results_.size() > 64) results_.erase(results_.begin());  // a bound, whatever happens
         inflight_.reset();
         cv_.notify_all();
-        timer_cv_.notify_all();  // the timer thread sends what is pending (see run_timer)
+        timer_.poke();  // the timer loop sends what is pending (see timer_pass)
     }
 
     // Whether take_pending_locked() would take something. Under mu_.
@@ -650,7 +655,7 @@ private:
 
     void changed_locked(Events& events) {
         dirty_ = true;
-        timer_cv_.notify_all();
+        timer_.poke();
         for (const auto& [id, h] : handlers_) {
             if (!h->change) continue;
             events.push_back([h, state = local_] {
@@ -695,33 +700,38 @@ private:
         return std::nullopt;
     }
 
-    // ---- timer thread: send the next update, resend unanswered ones, persist ----
+    // ---- timer loop: send the next update, resend unanswered ones, persist ----
     //
     // The update that follows an answered one is sent from here rather than from the network
     // thread that received the answer: Paho holds its own lock while it runs our handler, so a
     // publish from there could wait for a thread that is inside Paho waiting for that lock.
 
-    void run_timer() {
+    /// One pass of timer_ (never two at once): resends the update in flight if its deadline has
+    /// passed, sends what is pending, persists. Returns when the next pass is due: at once when
+    /// there is work left, else the in-flight update's deadline, and at most a second from now.
+    Clock::time_point timer_pass() {
         std::unique_lock<std::mutex> lock(mu_);
-        while (!stop_) {
-            auto wake = Clock::now() + std::chrono::seconds(1);
-            if (inflight_) wake = std::min(wake, inflight_->deadline);
-            // dirty_ only matters with a file: persist_now() clears it, and only when there is one.
-            timer_cv_.wait_until(lock, wake, [&] { return stop_ || (dirty_ && file_) || sendable_locked(); });
-            if (stop_) break;
-            std::vector<std::string> logs;
-            if (inflight_ && Clock::now() >= inflight_->deadline) {
-                logs.push_back("shadow: the update to '" + topics_.root() + "' got no answer within " +
-                               std::to_string(opts_.request_timeout.count()) + " ms; sending it again");
-                requeue_inflight_locked();
-            }
-            const std::optional<std::string> out = take_pending_locked();
-            lock.unlock();
-            if (out) publish_update(*out, logs);
-            emit(logs);
-            persist_now();
-            lock.lock();
+        if (stop_) return Clock::time_point::max();
+        std::vector<std::string> logs;
+        if (inflight_ && Clock::now() >= inflight_->deadline) {
+            logs.push_back("shadow: the update to '" + topics_.root() + "' got no answer within " +
+                           std::to_string(opts_.request_timeout.count()) + " ms; sending it again");
+            requeue_inflight_locked();
         }
+        const std::optional<std::string> out = take_pending_locked();
+        lock.unlock();
+        if (out) publish_update(*out, logs);
+        emit(logs);
+        persist_now();
+        lock.lock();
+        if (stop_) return Clock::time_point::max();
+        // What would have woken the loop at once. dirty_ only matters with a file: persist_now()
+        // clears it, and only when there is one. The changes that make it true poke timer_ too;
+        // this covers those made while the pass ran before it read them.
+        if ((dirty_ && file_) || sendable_locked()) return Clock::now();
+        auto wake = Clock::now() + std::chrono::seconds(1);
+        if (inflight_) wake = std::min(wake, inflight_->deadline);
+        return wake;
     }
 
     void persist_now() {
@@ -785,8 +795,7 @@ private:
 
     std::atomic<std::uint64_t> messages_{0}, malformed_{0};
     mutable std::mutex mu_;
-    std::condition_variable cv_;        // waiters of results and requests
-    std::condition_variable timer_cv_;  // the timer thread
+    std::condition_variable cv_;  // waiters of results and requests
     bool stop_ = false;
     bool connected_ = false;
     bool dirty_ = false;  // the persisted file is behind
@@ -805,7 +814,8 @@ private:
 
     std::vector<std::uint64_t> sub_ids_;
     std::uint64_t listener_id_ = 0;
-    std::thread timer_;
+    // Last: destroyed first, so no pass runs on a member already destroyed.
+    detail::TimedLoop timer_;
 };
 
 // ---- Shadow ----------------------------------------------------------------------------------

@@ -18,8 +18,9 @@ class Runtime:
     Without a runtime each device has its own callback and timer threads. With one, the callbacks
     of all its devices run on ``threads`` shared threads, each device's in order and one at a time,
     and a slow callback of one device delays only that device's later callbacks (until as many
-    devices block in callbacks as there are threads). Each device keeps its connection thread, so
-    connects are concurrent.
+    devices block in callbacks as there are threads). The devices' connection loops, shadows and
+    datapoint batchers run on the runtime's two network threads, so a device on a runtime adds no
+    thread, and connects stay concurrent.
 
     The runtime lives as long as a device uses it: dropping this object early is harmless.
     """

@@ -14,7 +14,8 @@ use crate::error::{check, Result};
 /// [`runtime`](crate::DeviceBuilder::runtime) run their closures on the runtime's dispatch
 /// threads instead, each device's one at a time and in order (a slow closure delays only the later
 /// closures of its own device, until as many devices block in closures as there are threads), and
-/// wait for their deadlines on its one timer thread. Each device keeps its connection thread.
+/// wait for their deadlines on its one timer thread. Their connection loops, shadows and datapoint
+/// batchers run on the runtime's two network threads, so a device on a runtime adds no thread.
 ///
 /// Clones share one runtime. The devices hold references of their own in the C library, so the
 /// last `Runtime` may be dropped before the devices using it: its threads end when the last
