@@ -56,7 +56,11 @@ void run_task(std::mutex& running, std::function<void()>& task) {
 
 void Dispatcher::idle_locked(State& state) {
     state.scheduled = false;
-    if (state.stopping) state.exited = true;
+    // Stopped once nothing is left and nobody runs the queue. While stop() finishes the queue on
+    // its own thread (thread_id set), a step that comes in meanwhile only steps aside: stop()
+    // marks the end itself, after the last task; marking it here would end stop()'s loop with
+    // tasks left in the queue, never run and never released.
+    if (state.stopping && state.queue.empty() && state.thread_id == std::thread::id()) state.exited = true;
     state.cv.notify_all();
 }
 
