@@ -16,8 +16,9 @@
 #   make test-node       the Node binding (addon against build/'s libtwinlink), then its node --test suite
 #   make node-pack       the npm tarball with a prebuilt linux-x64 addon, installed and checked in temporary projects
 #   make test-rust       the Rust binding's cargo tests (against build/'s libtwinlink), cargo package, clippy, rustfmt
-#   make bench           build, then scripts/bench, the Python, Node and Rust benchmarks, and their
-#                        charts (scripts/plot-bench: build/bench/*.png)
+#   make bench           build, then scripts/bench, the Python, Node and Rust benchmarks, their
+#                        charts (scripts/plot-bench: build/bench/*.png) and the table of the
+#                        performance goals (scripts/bench-goals: build/bench/goals.md)
 #   make fuzz            libFuzzer targets (clang, ASan+UBSan) in build-fuzz/, each for FUZZ_SECONDS (60)
 #   make deb             Debian packages in build-deb/deb/, lintian, then installed, tried and removed (root)
 #   make cross-arm64     arm64 build in build-arm64/, its tests under qemu-user, arm64 .debs, wheel, npm prebuild
@@ -241,7 +242,10 @@ test-valgrind: build
 demo: build
 	scripts/demo
 
+# scripts/bench-goals --begin marks the run's start; at the end, scripts/bench-goals judges the
+# performance goals from this run's results only (build/bench/goals.md, goals.json).
 bench: build python node
+	$(PYTHON) scripts/bench-goals --begin
 	@if [ -x scripts/bench ]; then scripts/bench; else echo "No benchmark exists yet."; fi
 	@scripts/bootstrap python_bench
 	$(PYTHON) bindings/python/bench/bench.py
@@ -250,6 +254,7 @@ bench: build python node
 	@scripts/bootstrap rust
 	cd $(RUST_DIR) && $(RUST_ENV) cargo run --release --locked -q -p twinlink-bench
 	$(PYTHON) scripts/plot-bench
+	$(PYTHON) scripts/bench-goals
 
 # The Debian packages libtwinlink0, libtwinlink-dev and twinlink-tools (CPack, packaging/CMakeLists.txt)
 # from a build configured for /usr, in $(DEB_BUILD_DIR)/deb/. lintian fails on errors and lists its

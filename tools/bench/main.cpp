@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,6 +75,14 @@ tb::Result run_child(const char* self, const Args& a, const std::string& scenari
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         throw std::runtime_error("scenario " + scenario + " failed");
     return tb::result_from_json(nlohmann::json::parse(output));
+}
+
+// The cores this process may run on (scripts/bench pins it to one): a rate is "on one core" only
+// when this is 1. 0 when the kernel does not say.
+int cpus_allowed() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    return sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
 }
 
 void print_table(const std::vector<tb::Result>& results, double baseline_rate) {
@@ -150,7 +159,9 @@ int main(int argc, char** argv) {
                 j.push_back(e);
             }
             for (const auto& r : shadows) sj.push_back(tb::to_json(r));
-            std::ofstream(a.out) << nlohmann::json{{"datapoints", j}, {"shadow", sj}}.dump(2) << "\n";
+            std::ofstream(a.out) << nlohmann::json{{"cpus_allowed", cpus_allowed()}, {"datapoints", j}, {"shadow", sj}}
+                                        .dump(2)
+                                 << "\n";
             std::printf("\nresults written to %s\n", a.out.c_str());
         }
     } catch (const std::exception& e) {

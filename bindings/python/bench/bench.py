@@ -290,7 +290,7 @@ def main() -> int:
         results: Dict[str, Any] = {}
         results["paho_mqtt_qos1"] = bench_paho(broker.port, args.baseline_points, args.inflight)
         results["awscrt_qos1"] = bench_awscrt(broker.port, args.baseline_points)
-        results["paho_mqtt_batched"] = bench_paho_batched(broker.port, args.points, 5000, args.inflight)
+        results["paho_mqtt_batched"] = dict(bench_paho_batched(broker.port, args.points, 5000, args.inflight), batch=5000)
         results["record"] = bench_record(broker.uri, args.points)
         results["record_cbor"] = bench_record(broker.uri, args.points, "cbor")
         results["record_many"] = bench_record_many(broker.uri, args.many_points, 10_000)

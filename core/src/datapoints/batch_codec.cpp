@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -175,16 +176,46 @@ constexpr std::size_t kMaxCborNumber = 9;  // a head with an 8-byte argument, or
 constexpr std::size_t kMaxIntText = 20;    // "-9223372036854775808"
 constexpr std::size_t kMaxDoubleText = 26; // to_chars' shortest form (at most 24) and ".0"
 
+// Big-endian stores as one byte swap and one store. libtwinlink is built at -Os, where a loop of
+// shifts (a byte at a time) stays a loop: for a float64, that loop was most of write_cbor_double.
+template <class T>
+void store_big_endian(char* out, T v) {
+    static_assert(std::is_same_v<T, std::uint16_t> || std::is_same_v<T, std::uint32_t> ||
+                  std::is_same_v<T, std::uint64_t>);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if constexpr (sizeof(T) == 2) v = __builtin_bswap16(v);
+    else if constexpr (sizeof(T) == 4) v = __builtin_bswap32(v);
+    else v = __builtin_bswap64(v);
+#elif !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+#error "unknown byte order"
+#endif
+    std::memcpy(out, &v, sizeof v);
+}
+
 char* write_cbor_head(char* out, std::uint8_t major, std::uint64_t v) {
     const auto m = static_cast<char>(major << 5);
     if (v < 24) {
         *out = static_cast<char>(m | static_cast<char>(v));
         return out + 1;
     }
-    const int width = v <= 0xFF ? 1 : v <= 0xFFFF ? 2 : v <= 0xFFFFFFFFull ? 4 : 8;
-    out[0] = static_cast<char>(m | static_cast<char>(width == 1 ? 24 : width == 2 ? 25 : width == 4 ? 26 : 27));
-    for (int i = 0; i < width; ++i) out[1 + i] = static_cast<char>(v >> (8 * (width - 1 - i)));
-    return out + 1 + width;
+    if (v <= 0xFF) {
+        out[0] = static_cast<char>(m | 24);
+        out[1] = static_cast<char>(v);
+        return out + 2;
+    }
+    if (v <= 0xFFFF) {
+        out[0] = static_cast<char>(m | 25);
+        store_big_endian(out + 1, static_cast<std::uint16_t>(v));
+        return out + 3;
+    }
+    if (v <= 0xFFFFFFFFull) {
+        out[0] = static_cast<char>(m | 26);
+        store_big_endian(out + 1, static_cast<std::uint32_t>(v));
+        return out + 5;
+    }
+    out[0] = static_cast<char>(m | 27);
+    store_big_endian(out + 1, v);
+    return out + 9;
 }
 
 char* write_cbor_int(char* out, std::int64_t v) {
@@ -199,13 +230,13 @@ char* write_cbor_double(char* out, double v) {
         std::uint32_t bits;
         std::memcpy(&bits, &f, sizeof bits);
         out[0] = static_cast<char>(0xFA);
-        for (int i = 0; i < 4; ++i) out[1 + i] = static_cast<char>(bits >> (8 * (3 - i)));
+        store_big_endian(out + 1, bits);
         return out + 5;
     }
     std::uint64_t bits;
     std::memcpy(&bits, &v, sizeof bits);
     out[0] = static_cast<char>(0xFB);
-    for (int i = 0; i < 8; ++i) out[1 + i] = static_cast<char>(bits >> (8 * (7 - i)));
+    store_big_endian(out + 1, bits);
     return out + 9;
 }
 
