@@ -21,22 +21,21 @@ tl_status set_last_error(tl_status status, const std::string& message) noexcept;
 
 inline tl_status to_c(Status status) noexcept { return static_cast<tl_status>(status); }
 
-/// Runs `body` and returns TL_OK, or the status of what it threw, with the message prefixed by
-/// the name of the C function: twinlink::Error gives its own status, std::bad_alloc TL_ENOMEM,
-/// anything else TL_EINTERNAL.
+/// The status of the exception being handled, recorded as this thread's last error with the
+/// message prefixed by the name of the C function: twinlink::Error gives its own status,
+/// std::bad_alloc TL_ENOMEM, anything else TL_EINTERNAL. Call it only from a catch block.
+tl_status current_exception_status(const char* function) noexcept;
+
+/// Runs `body` and returns TL_OK, or current_exception_status() of what it threw. The exception
+/// is sorted out of line, in one function for all entry points, so that each of them carries one
+/// catch-all handler instead of four handlers that build strings.
 template <class Body>
 tl_status guard(const char* function, Body&& body) noexcept {
     try {
         body();
         return TL_OK;
-    } catch (const Error& e) {
-        return set_last_error(to_c(e.status()), std::string(function) + ": " + e.what());
-    } catch (const std::bad_alloc&) {
-        return set_last_error(TL_ENOMEM, std::string(function) + ": out of memory");
-    } catch (const std::exception& e) {
-        return set_last_error(TL_EINTERNAL, std::string(function) + ": unexpected error: " + e.what());
     } catch (...) {
-        return set_last_error(TL_EINTERNAL, std::string(function) + ": unexpected error");
+        return current_exception_status(function);
     }
 }
 

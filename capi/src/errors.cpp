@@ -41,6 +41,20 @@ tl_status set_last_error(tl_status status, const std::string& message) noexcept 
     return status;
 }
 
+tl_status current_exception_status(const char* function) noexcept {
+    try {
+        throw;
+    } catch (const Error& e) {
+        return set_last_error(to_c(e.status()), std::string(function) + ": " + e.what());
+    } catch (const std::bad_alloc&) {
+        return set_last_error(TL_ENOMEM, std::string(function) + ": out of memory");
+    } catch (const std::exception& e) {
+        return set_last_error(TL_EINTERNAL, std::string(function) + ": unexpected error: " + e.what());
+    } catch (...) {
+        return set_last_error(TL_EINTERNAL, std::string(function) + ": unexpected error");
+    }
+}
+
 }  // namespace twinlink::capi
 
 extern "C" {

@@ -35,9 +35,14 @@ set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/${TWINLINK_CROSS_TRIPLET}/pkgconfig:/usr/sha
 # 280 KiB for every guest thread created and never shrinks back (qemu-aarch64 7.2; a C program
 # that starts and joins threads four at a time and frees everything: 73 MB after 200 threads, 297 MB
 # after 1,000; natively 1.8 MB throughout), so the core cycle tests report their growth unjudged.
+# -E TWINLINK_TEST_EMULATOR=...: the test fixtures start the arm64 programs that a test runs as a
+# child (the `twinlink` tool, the tests' device programs) through qemu-aarch64 as well, so the tests
+# do not need binfmt_misc registered for arm64 on the build machine (tests/fixtures/process.cpp).
+# qemu's -E splits its argument at commas: the path of qemu-aarch64 must not contain one.
 find_program(TWINLINK_QEMU_AARCH64 qemu-aarch64)
 if(TWINLINK_QEMU_AARCH64)
-  set(CMAKE_CROSSCOMPILING_EMULATOR ${TWINLINK_QEMU_AARCH64} -E TWINLINK_TEST_UNDER_QEMU=1)
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${TWINLINK_QEMU_AARCH64} -E TWINLINK_TEST_UNDER_QEMU=1
+    -E TWINLINK_TEST_EMULATOR=${TWINLINK_QEMU_AARCH64})
 endif()
 
 # dpkg-shlibdeps and CPack: the packages are for arm64.

@@ -7,6 +7,9 @@ encoding") in pure Python, checked against the C++ encoder.
 runs COMPACT_CASES (tests/datapoints/compact_cases.cpp) into a temporary directory, decodes every
 NAME.bin with decode() below and compares it point for point (doubles bit for bit) with NAME.json,
 what the encoder was given. Then every case cut short at each length must raise MalformedBatch.
+
+When the tests are cross-built, CMake sets TWINLINK_TEST_EMULATOR to the emulator (words separated
+by spaces) through which COMPACT_CASES, a program of the target, is run.
 """
 import json
 import math
@@ -271,7 +274,8 @@ def main():
     helper = sys.argv[1]
     failures = 0
     with tempfile.TemporaryDirectory() as d:
-        subprocess.run([helper, d], check=True, stdout=subprocess.DEVNULL)
+        emulator = os.environ.get("TWINLINK_TEST_EMULATOR", "").split()
+        subprocess.run(emulator + [helper, d], check=True, stdout=subprocess.DEVNULL)
         names = sorted(f[:-4] for f in os.listdir(d) if f.endswith(".bin"))
         if len(names) < 200:
             print("expected at least 200 cases, got %d" % len(names))

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <map>
 #include <sstream>
 #include <string>
@@ -34,6 +35,12 @@ using tltest::kLong;
 namespace proc = twinlink::testing::detail;
 
 constexpr std::int64_t kBase = 1'700'000'000'000;
+
+// Under qemu-user (the cross-built tests' emulator sets TWINLINK_TEST_UNDER_QEMU) the device and
+// the sink both run emulated: beside the other datapoint tests on a loaded machine, the flush of
+// 100,000 points went past its 20 s bound, and the sink fell so far behind a recording of 3 s that
+// the broker crash came after its end.
+bool under_qemu() { return std::getenv("TWINLINK_TEST_UNDER_QEMU") != nullptr; }
 
 DatapointOptions device_options(const std::string& device, Encoding encoding) {
     DatapointOptions o;
@@ -147,8 +154,9 @@ TEST_F(DatapointsEndToEnd, AHundredThousandPointsAreEachStoredOnce) {
             json.record(series, i, kBase + i);
             cbor.record(series, i, kBase + i);
         }
-        json.flush(kLong);
-        cbor.flush(kLong);
+        const auto flush_timeout = under_qemu() ? 4 * kLong : kLong;
+        json.flush(flush_timeout);
+        cbor.flush(flush_timeout);
         for (auto* dp : {&json, &cbor}) {
             EXPECT_EQ(dp->stats().acked_points, static_cast<std::uint64_t>(kPerDevice));
             EXPECT_EQ(dp->stats().confirmed_points, static_cast<std::uint64_t>(kPerDevice));
@@ -239,11 +247,12 @@ TEST_F(DatapointsEndToEnd, EveryPointIsStoredOnceAcrossABrokerCrashInTheMiddleOf
 
     std::atomic<std::int64_t> recorded{0};
     std::thread recorder([&] {
-        // About 3 s of recording, in steps of 500 points.
+        // About 3 s of recording (12 s under qemu), in steps of 500 points.
+        const auto pause = under_qemu() ? 100ms : 25ms;
         for (std::int64_t i = 0; i < kPoints; ++i) {
             dp.record("s" + std::to_string(i % 3), i, kBase + i);
             recorded = i + 1;
-            if (i % 500 == 499) std::this_thread::sleep_for(25ms);
+            if (i % 500 == 499) std::this_thread::sleep_for(pause);
         }
     });
     ASSERT_TRUE(tltest::wait_until([&] { return cloud_->store().count("dev-crash") > 5'000; }));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <string>
@@ -286,9 +287,11 @@ TEST(DatapointStore, BatchesOf5000PointsAreStoredQuickly) {
     RecordProperty("points_per_second", static_cast<int>(rate));
     EXPECT_EQ(store.count("dev-1"), kBatches * kPoints);
     // Far below what it does (a few hundred thousand per second): only a pathology fails this.
-    // Not judged under ThreadSanitizer, which slows SQLite's inserts below it (15,000/s measured).
+    // Not judged under ThreadSanitizer, which slows SQLite's inserts below it (15,000/s measured),
+    // nor under qemu-user (the cross-built tests' emulator sets TWINLINK_TEST_UNDER_QEMU), where
+    // the emulated SQLite stored 7,600 to 10,700 points/s on a shared 2-core machine.
 #if !defined(__SANITIZE_THREAD__)
-    EXPECT_GT(rate, 20000.0);
+    if (std::getenv("TWINLINK_TEST_UNDER_QEMU") == nullptr) EXPECT_GT(rate, 20000.0);
 #endif
 }
 
