@@ -1,29 +1,32 @@
 #include "datapoints/crc32.hpp"
 
-#include <array>
-
 namespace twinlink::detail {
 namespace {
 
 constexpr std::uint32_t kPolynomial = 0x82F63B78u;  // 0x1EDC6F41, bit-reversed
 
 // Slicing-by-8: table k gives the CRC contribution of a byte followed by k zero bytes, so eight
-// lookups consume eight input bytes at once instead of one.
-using Tables = std::array<std::array<std::uint32_t, 256>, 8>;
+// lookups consume eight input bytes at once instead of one. The tables (8 KiB) are computed when
+// first used rather than stored in the library: zero-initialised memory takes no room in the file,
+// and building them takes a few microseconds, once per process.
+struct Tables {
+    std::uint32_t t[8][256];
 
-constexpr Tables make_tables() {
-    Tables t{};
-    for (std::uint32_t i = 0; i < 256; ++i) {
-        std::uint32_t crc = i;
-        for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ ((crc & 1u) ? kPolynomial : 0u);
-        t[0][i] = crc;
+    Tables() noexcept {
+        for (std::uint32_t i = 0; i < 256; ++i) {
+            std::uint32_t crc = i;
+            for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ ((crc & 1u) ? kPolynomial : 0u);
+            t[0][i] = crc;
+        }
+        for (std::size_t k = 1; k < 8; ++k)
+            for (std::size_t i = 0; i < 256; ++i) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFFu];
     }
-    for (std::size_t k = 1; k < 8; ++k)
-        for (std::size_t i = 0; i < 256; ++i) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFFu];
-    return t;
-}
+};
 
-constexpr Tables kTables = make_tables();
+const Tables& tables() noexcept {
+    static const Tables instance;
+    return instance;
+}
 
 // Little-endian loads from bytes, so the result does not depend on the host's byte order; compilers
 // turn them into single loads on little-endian machines.
@@ -36,17 +39,17 @@ inline std::uint32_t load_le32(const unsigned char* p) {
 
 std::uint32_t crc32c(const void* data, std::size_t size, std::uint32_t seed) noexcept {
     const auto* p = static_cast<const unsigned char*>(data);
+    const auto& k = tables().t;
     std::uint32_t crc = ~seed;
     while (size >= 8) {
         const std::uint32_t lo = crc ^ load_le32(p);
         const std::uint32_t hi = load_le32(p + 4);
-        crc = kTables[7][lo & 0xFF] ^ kTables[6][(lo >> 8) & 0xFF] ^ kTables[5][(lo >> 16) & 0xFF] ^
-              kTables[4][lo >> 24] ^ kTables[3][hi & 0xFF] ^ kTables[2][(hi >> 8) & 0xFF] ^
-              kTables[1][(hi >> 16) & 0xFF] ^ kTables[0][hi >> 24];
+        crc = k[7][lo & 0xFF] ^ k[6][(lo >> 8) & 0xFF] ^ k[5][(lo >> 16) & 0xFF] ^ k[4][lo >> 24] ^
+              k[3][hi & 0xFF] ^ k[2][(hi >> 8) & 0xFF] ^ k[1][(hi >> 16) & 0xFF] ^ k[0][hi >> 24];
         p += 8;
         size -= 8;
     }
-    while (size--) crc = (crc >> 8) ^ kTables[0][(crc ^ *p++) & 0xFF];
+    while (size--) crc = (crc >> 8) ^ k[0][(crc ^ *p++) & 0xFF];
     return ~crc;
 }
 
