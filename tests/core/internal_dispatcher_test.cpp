@@ -4,45 +4,26 @@
 // the client, so the client would outlive its close for good.
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "common/dispatch_pool.hpp"
 #include "common/dispatcher.hpp"
+#include "test_util.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using twinlink::detail::DispatchPool;
 using twinlink::detail::Dispatcher;
-
-// A one-shot flag that a thread waits for, bounded.
-class Signal {
-public:
-    void set() {
-        std::lock_guard<std::mutex> lock(mu_);
-        set_ = true;
-        cv_.notify_all();
-    }
-    bool wait(std::chrono::milliseconds timeout) {
-        std::unique_lock<std::mutex> lock(mu_);
-        return cv_.wait_for(lock, timeout, [&] { return set_; });
-    }
-
-private:
-    std::mutex mu_;
-    std::condition_variable cv_;
-    bool set_ = false;
-};
+using tltest::Latch;
 
 TEST(DispatcherOnPool, StopRunsEveryQueuedTaskWhenTheQueuesStepArrivesMeanwhile) {
     auto pool = std::make_shared<DispatchPool>(1, "tl-test");
     // The pool's only thread is held, so the queue's first step waits behind it.
-    Signal release_pool, pool_caught_up;
+    Latch release_pool, pool_caught_up;
     pool->schedule([&] { release_pool.wait(10s); });
     Dispatcher dispatcher(pool);
     std::atomic<bool> first_ran{false}, second_ran{false};
@@ -51,11 +32,11 @@ TEST(DispatcherOnPool, StopRunsEveryQueuedTaskWhenTheQueuesStepArrivesMeanwhile)
         first_ran = true;
         // Now running on stop()'s thread: let the pool run the queue's step, which finds stop()
         // finishing the queue, and wait until it has (the pool runs steps in order).
-        release_pool.set();
+        release_pool.open();
         pool_step_ran_during_first = pool_caught_up.wait(10s);
     });
     dispatcher.post([&] { second_ran = true; });
-    pool->schedule([&] { pool_caught_up.set(); });
+    pool->schedule([&] { pool_caught_up.open(); });
 
     dispatcher.stop();
 
@@ -72,7 +53,7 @@ TEST(DispatcherOnPool, StopRunsEveryQueuedTaskWhenTheQueuesStepArrivesMeanwhile)
 TEST(DispatcherOnPool, StopFromATaskLetsTheRestOfTheQueueRun) {
     auto pool = std::make_shared<DispatchPool>(1, "tl-test");
     Dispatcher dispatcher(pool);
-    Signal done;
+    Latch done;
     std::atomic<int> ran{0};
     dispatcher.post([&] {
         dispatcher.stop();  // returns at once: its own step finishes the queue
@@ -81,7 +62,7 @@ TEST(DispatcherOnPool, StopFromATaskLetsTheRestOfTheQueueRun) {
     dispatcher.post([&] { ++ran; });
     dispatcher.post([&] {
         ++ran;
-        done.set();
+        done.open();
     });
     ASSERT_TRUE(done.wait(10s));
     dispatcher.stop();
@@ -92,10 +73,10 @@ TEST(DispatcherOnPool, StopFromATaskLetsTheRestOfTheQueueRun) {
 TEST(DispatcherOnPool, StopWaitsForATaskRunningOnThePool) {
     auto pool = std::make_shared<DispatchPool>(1, "tl-test");
     Dispatcher dispatcher(pool);
-    Signal started, release;
+    Latch started, release;
     std::atomic<bool> finished{false}, after_ran{false};
     dispatcher.post([&] {
-        started.set();
+        started.open();
         release.wait(10s);
         finished = true;
     });
@@ -103,7 +84,7 @@ TEST(DispatcherOnPool, StopWaitsForATaskRunningOnThePool) {
     ASSERT_TRUE(started.wait(10s));
     std::thread releaser([&] {
         std::this_thread::sleep_for(50ms);
-        release.set();
+        release.open();
     });
     dispatcher.stop();
     releaser.join();

@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -16,23 +15,17 @@
 #include "common/dispatch_pool.hpp"
 #include "common/timed_loop.hpp"
 #include "common/timer_queue.hpp"
+#include "process.hpp"
 #include "test_util.hpp"
 
 namespace {
 
+using twinlink::testing::detail::process_threads;
 using namespace std::chrono_literals;
 using twinlink::detail::DispatchPool;
 using twinlink::detail::TimedLoop;
 using twinlink::detail::TimerQueue;
 using Clock = std::chrono::steady_clock;
-
-long threads_now() {
-    std::ifstream f("/proc/self/status");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("Threads:", 0) == 0) return std::stol(line.substr(8));
-    return -1;
-}
 
 class TimedLoopTest : public ::testing::TestWithParam<bool> {
 protected:
@@ -145,13 +138,13 @@ TEST(TimedLoop, OnARuntimeAHundredLoopsAddNoThread) {
         ++passes;
         return Clock::now() + 10ms;
     };
-    const long before = threads_now();
+    const long before = process_threads();
     std::vector<std::unique_ptr<TimedLoop>> shared;
     for (int i = 0; i < 100; ++i) {
         shared.push_back(std::make_unique<TimedLoop>(pool, timers, pass));
         shared.back()->start();
     }
-    EXPECT_EQ(threads_now(), before);
+    EXPECT_EQ(process_threads(), before);
     EXPECT_TRUE(tltest::wait_until([&] { return passes.load() >= 1000; }, 10000ms)) << passes.load();
     shared.clear();
     EXPECT_EQ(timers->pending(), 0u);
@@ -161,7 +154,7 @@ TEST(TimedLoop, OnARuntimeAHundredLoopsAddNoThread) {
         own.push_back(std::make_unique<TimedLoop>(nullptr, nullptr, pass));
         own.back()->start();
     }
-    EXPECT_EQ(threads_now(), before + 10);
+    EXPECT_EQ(process_threads(), before + 10);
 }
 
 }  // namespace

@@ -7,7 +7,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -16,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "broker.hpp"
+#include "process.hpp"
 #include "test_util.hpp"
 #include "twinlink/client.hpp"
 #include "twinlink/device.hpp"
@@ -23,6 +23,7 @@
 
 namespace {
 
+using twinlink::testing::detail::process_threads;
 using namespace tltest;
 using twinlink::Client;
 using twinlink::ClientOptions;
@@ -39,14 +40,6 @@ Broker::Options plain() {
     Broker::Options o;
     o.tls = false;
     return o;
-}
-
-long threads_now() {
-    std::ifstream f("/proc/self/status");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("Threads:", 0) == 0) return std::atol(line.c_str() + 8);
-    return -1;
 }
 
 std::shared_ptr<Runtime> make_runtime(unsigned threads) {
@@ -91,18 +84,18 @@ TEST(Runtime, RejectsAThreadCountOutOfRange) {
 TEST(Runtime, AThousandDevicesConnectAndTheThreadCountDoesNotGrow) {
     Broker broker(plain());
     auto runtime = make_runtime(2);
-    const long base = threads_now();  // the runtime's dispatch, network and timer threads included
+    const long base = process_threads();  // the runtime's dispatch, network and timer threads included
     long added_100, added_1000;
     {
         auto fleet = connect_fleet(broker, runtime, 100);
         EXPECT_EQ(runtime->stats().clients, 100u);
-        added_100 = threads_now() - base;
+        added_100 = process_threads() - base;
     }
     {
         auto fleet = connect_fleet(broker, runtime, 1000);
         EXPECT_EQ(runtime->stats().clients, 1000u);
         for (auto& d : fleet) ASSERT_TRUE(d->client().connected());
-        added_1000 = threads_now() - base;
+        added_1000 = process_threads() - base;
     }
     // No thread per device: the connection loops run on the runtime's network threads, the
     // callbacks on its dispatch threads. What is added is Paho's send and receive threads, which

@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -16,6 +15,7 @@
 
 namespace {
 
+using twinlink::testing::detail::process_threads;
 using namespace dptest;
 using tltest::wait_until;
 using twinlink::Client;
@@ -27,14 +27,6 @@ using twinlink::RuntimeOptions;
 using twinlink::Status;
 
 constexpr int kPipelines = 50;
-
-long threads_now() {
-    std::ifstream f("/proc/self/status");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("Threads:", 0) == 0) return std::atol(line.c_str() + 8);
-    return -1;
-}
 
 std::string device_name(int i) { return "rtdp" + std::to_string(::getpid()) + "-" + std::to_string(i); }
 
@@ -73,11 +65,11 @@ TEST(PipelineRuntime, FiftyPipelinesOnARuntimeAddNoThreadAndEveryPointIsAcknowle
     auto runtime = std::make_shared<Runtime>(RuntimeOptions{2});
     auto clients = connect_clients(broker.uri(), runtime, kPipelines);
 
-    const long before = threads_now();
+    const long before = process_threads();
     std::vector<std::unique_ptr<Datapoints>> pipelines;
     for (int i = 0; i < kPipelines; ++i)
         pipelines.push_back(std::make_unique<Datapoints>(*clients[i], pipeline_options(device_name(i))));
-    const long after = threads_now();
+    const long after = process_threads();
     ::testing::Test::RecordProperty("threads_added_by_pipelines", static_cast<int>(after - before));
     // Nothing per pipeline (a batcher thread each would make 50); the slack is for Paho's threads.
     EXPECT_LE(after - before, 2) << before << " threads before the pipelines, " << after << " after";
@@ -179,11 +171,11 @@ TEST(PipelineRuntime, WithoutARuntimeEachPipelineHasItsBatcherThread) {
     twinlink::testing::Broker broker{twinlink::testing::Broker::Options{false}};
     Receiver receiver(broker.uri());
     auto clients = connect_clients(broker.uri(), nullptr, 5);
-    const long before = threads_now();
+    const long before = process_threads();
     std::vector<std::unique_ptr<Datapoints>> pipelines;
     for (int i = 0; i < 5; ++i)
         pipelines.push_back(std::make_unique<Datapoints>(*clients[i], pipeline_options(device_name(i))));
-    EXPECT_GE(threads_now() - before, 5);
+    EXPECT_GE(process_threads() - before, 5);
     for (auto& p : pipelines) {
         for (int k = 0; k < 100; ++k) p->record("s", std::int64_t{k});
         p->flush(kLong);
@@ -191,7 +183,7 @@ TEST(PipelineRuntime, WithoutARuntimeEachPipelineHasItsBatcherThread) {
     }
     EXPECT_TRUE(receiver.wait_points(500));
     pipelines.clear();
-    EXPECT_LE(threads_now(), before + 2);
+    EXPECT_LE(process_threads(), before + 2);
 }
 
 // flush() from a callback: the callback holds one of the runtime's dispatch threads while it waits,

@@ -6,7 +6,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +24,7 @@
 
 namespace {
 
+using twinlink::testing::detail::process_threads;
 using namespace std::chrono_literals;
 using namespace tltest;
 using nlohmann::json;
@@ -43,14 +43,6 @@ using twinlink::TopicProfile;
 using twinlink::testing::Broker;
 
 constexpr int kShadows = 50;
-
-long threads_now() {
-    std::ifstream f("/proc/self/status");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("Threads:", 0) == 0) return std::atol(line.c_str() + 8);
-    return -1;
-}
 
 Broker::Options plain() {
     Broker::Options o;
@@ -103,13 +95,13 @@ TEST(ShadowRuntime, UnansweredUpdatesAreResentOnTheRuntimesThreadsWithNoThreadPe
     }
 
     auto clients = connect_clients(broker, runtime, kShadows);
-    const long before = threads_now();
+    const long before = process_threads();
     std::vector<std::unique_ptr<Shadow>> shadows;
     for (int i = 0; i < kShadows; ++i) {
         shadows.push_back(std::make_unique<Shadow>(*clients[i], shadow_options(i, 300ms)));
         shadows.back()->report_async({{"n", i}});
     }
-    const long after = threads_now();
+    const long after = process_threads();
     ::testing::Test::RecordProperty("threads_added_by_shadows", static_cast<int>(after - before));
     // Nothing per shadow (a thread each would make 50). The slack is for Paho's threads, which
     // may come and go.
@@ -147,11 +139,11 @@ TEST(ShadowRuntime, QueuedUpdatesAreSentAfterTheAnswerOnTheRuntimesThreads) {
         twinlink::ShadowService service(service_client, store);
 
         auto clients = connect_clients(broker, runtime, kShadows);
-        const long before = threads_now();
+        const long before = process_threads();
         std::vector<std::unique_ptr<Shadow>> shadows;
         for (int i = 0; i < kShadows; ++i)
             shadows.push_back(std::make_unique<Shadow>(*clients[i], shadow_options(i, 3s)));
-        EXPECT_LE(threads_now() - before, 2);
+        EXPECT_LE(process_threads() - before, 2);
 
         std::atomic<int> ok{0}, failed{0};
         const auto done = [&](std::uint64_t, const OperationResult& r) { ++(r.status == Status::Ok ? ok : failed); };
@@ -186,14 +178,14 @@ TEST(ShadowRuntime, WithoutARuntimeEachShadowHasItsOwnTimerThread) {
     watcher.subscribe(ShadowTopics(TopicProfile::Twinlink, device_name(0)).request(ShadowOperation::Update), 1,
                       [&sent](const MessageView&) { ++sent; });
     auto clients = connect_clients(broker, nullptr, 5);
-    const long before = threads_now();
+    const long before = process_threads();
     std::vector<std::unique_ptr<Shadow>> shadows;
     for (int i = 0; i < 5; ++i) shadows.push_back(std::make_unique<Shadow>(*clients[i], shadow_options(i, 300ms)));
-    EXPECT_GE(threads_now() - before, 5);
+    EXPECT_GE(process_threads() - before, 5);
     shadows[0]->report_async({{"n", 0}});
     EXPECT_TRUE(wait_until([&] { return sent.load() >= 2; }));
     shadows.clear();
-    EXPECT_LE(threads_now(), before + 2);
+    EXPECT_LE(process_threads(), before + 2);
 }
 
 }  // namespace
