@@ -269,13 +269,18 @@ TEST_F(TwinlinkServe, StopsPromptlyWhileTheBrokerIsSilent) {
 
 TEST_F(TwinlinkServe, DocumentsSurviveARestartOfServe) {
     start_serve();
-    ASSERT_EQ(shadow({"desire", "keeper", R"({"x":1})"}).exit_code, 0);
-    ASSERT_EQ(shadow({"desire", "keeper", R"({"x":2})"}).exit_code, 0);
+    const auto first = shadow({"desire", "keeper", R"({"x":1})"});
+    ASSERT_EQ(first.exit_code, 0) << first.output;
+    const auto second = shadow({"desire", "keeper", R"({"x":2})"});
+    ASSERT_EQ(second.exit_code, 0) << second.output;
     ASSERT_EQ(stop_serve(), 0);
     start_serve();
     const auto r = shadow({"get", "keeper", "--path", "/version"});
-    EXPECT_EQ(r.exit_code, 0) << r.output << "\nserve:\n" << proc::read_file(log_);
-    EXPECT_EQ(r.output, "2\n");
+    // On a failure, everything that explains it: both accepted updates and serve's debug log.
+    const auto explain = "\nfirst desire:\n" + first.output + "\nsecond desire:\n" + second.output +
+                         "\nserve (both runs):\n" + proc::read_file(log_);
+    EXPECT_EQ(r.exit_code, 0) << r.output << explain;
+    EXPECT_EQ(r.output, "2\n") << explain;
 }
 
 TEST_F(TwinlinkServe, WatchPrintsTheDocumentThenChanges) {
