@@ -34,7 +34,8 @@ int usage(const char* argv0) {
     std::fprintf(stderr,
                  "usage: %s --broker URI [--out FILE] [--points N] [--baseline-points N] [--shadow-updates N]\n"
                  "       [--scenario NAME]\n"
-                 "scenarios: cpp-json cpp-cbor capi-json capi-cbor paho-per-message shadow-1 shadow-100\n",
+                 "scenarios: cpp-json cpp-cbor capi-json capi-cbor paho-per-message shadow-1 shadow-1-serial\n"
+                 "           shadow-100\n",
                  argv0);
     return 2;
 }
@@ -47,6 +48,8 @@ tb::Result run_scenario(const Args& a) {
     if (a.scenario == "capi-cbor") return tb::run_twinlink_capi(a.broker, Encoding::Cbor, a.points);
     if (a.scenario == "paho-per-message") return tb::run_paho_per_message(a.broker, a.points);
     if (a.scenario == "shadow-1") return tb::run_shadow(a.broker, 1, 16, a.points);
+    // One request at a time: the round trip without queueing behind other requests.
+    if (a.scenario == "shadow-1-serial") return tb::run_shadow(a.broker, 1, 1, a.points);
     if (a.scenario == "shadow-100") return tb::run_shadow(a.broker, 100, 1, a.points);
     throw std::runtime_error("unknown scenario '" + a.scenario + "'");
 }
@@ -146,7 +149,9 @@ int main(int argc, char** argv) {
         print_table(results, baseline);
         std::vector<tb::Result> shadows;
         for (const auto& [scenario, updates] : std::vector<std::pair<std::string, std::size_t>>{
-                 {"shadow-1", a.shadow_updates}, {"shadow-100", a.shadow_updates}}) {
+                 {"shadow-1", a.shadow_updates},
+                 {"shadow-1-serial", a.shadow_updates / 4},
+                 {"shadow-100", a.shadow_updates}}) {
             std::fprintf(stderr, "running %s (%zu updates)...\n", scenario.c_str(), updates);
             shadows.push_back(run_child("/proc/self/exe", a, scenario, updates));
         }
