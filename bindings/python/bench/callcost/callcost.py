@@ -11,7 +11,9 @@ own cost, isolated), and `record`, the real tl_datapoints_record_double on a pip
 a private mosquitto (the whole cost of a point). The shipped twinlink.Datapoints.record is measured
 on the same broker. Every variant runs the same loop, the repeats alternate between the variants, and
 the best repeat is reported. Then each variant runs once more under sys.getallocatedblocks() and
-tracemalloc, which see what the Python allocator holds after the loop and at its peak.
+tracemalloc, which see what the Python allocator holds after the loop and at its peak, and the
+floors and sink rows once more in a process of their own that counts the calling thread's malloc,
+calloc and realloc calls (malloc_count.c, preloaded), which is where C++ code takes its memory.
 
 nanobind is optional: without it (or if its module does not build) its rows are reported missing.
 
@@ -81,7 +83,7 @@ def build(twinlink_dir: Path) -> Optional[str]:
         configure += ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"]
     jobs = os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL", "2")
     for command in (configure, ["cmake", "--build", str(BUILD), "-j", jobs, "--target",
-                                "callcost_vectorcall", "callcost_pybind11"]):
+                                "callcost_vectorcall", "callcost_pybind11", "callcost_malloc_count"]):
         failure = run_quietly(command)
         if failure is not None:
             raise SystemExit(f"callcost: {' '.join(command[:2])} failed:\n{failure}")
@@ -165,6 +167,36 @@ def calling(record: Record) -> Callable[[int], float]:
     return lambda calls: loop_calling(record, calls)
 
 
+STYLES = [("pybind11", "pybind11 (std::string_view, double)"),
+          ("nanobind", "nanobind (std::string_view, double)"),
+          ("vectorcall", "METH_FASTCALL builtin")]
+
+
+def import_modules(nanobind_missing: Optional[str] = None) -> Dict[str, Optional[ModuleType]]:
+    """The built modules by style; nanobind's is None when missing."""
+    if str(BUILD) not in sys.path:
+        sys.path.insert(0, str(BUILD))
+    nanobind: Optional[ModuleType] = None
+    if nanobind_missing is None:
+        try:
+            nanobind = importlib.import_module("callcost_nanobind")
+        except ImportError:
+            nanobind = None
+    return {"pybind11": importlib.import_module("callcost_pybind11"), "nanobind": nanobind,
+            "vectorcall": importlib.import_module("callcost_vectorcall")}
+
+
+def local_variants(modules: Dict[str, Optional[ModuleType]], nanobind_missing: Optional[str] = None) -> List[Variant]:
+    """The floors and the sink rows: what runs without a broker."""
+    variants = [Variant("loop", "floor: the loop, no call", loop_without_call),
+                Variant("python_noop", "floor: a Python function that does nothing", calling(python_noop))]
+    for style, label in STYLES:
+        module = modules[style]
+        sink = None if module is None else calling(module.sink)
+        variants.append(Variant(f"{style}_sink", f"sink, {label}", sink, missing=nanobind_missing))
+    return variants
+
+
 def measure(variants: List[Variant], calls: int, repeats: int) -> None:
     present = [v for v in variants if v.run is not None]
     for v in present:  # warm-up: first calls, caches, the pipelines' first batches
@@ -205,19 +237,50 @@ def measure_allocations(variants: List[Variant], calls: int) -> None:
                          "tracemalloc_peak_bytes": peak - start, "tracemalloc_kept_bytes": current - start}
 
 
+def count_heap_allocations(calls: int) -> Dict[str, float]:
+    """In this process, preloaded with libcallcost_malloc_count: heap allocations per call of the
+    floors and the sink rows, by this thread."""
+    lib = ctypes.CDLL(str(BUILD / "libcallcost_malloc_count.so"))
+    lib.callcost_allocations.restype = ctypes.c_ulonglong
+    counts: Dict[str, float] = {}
+    for v in local_variants(import_modules()):
+        if v.run is None:
+            continue
+        v.run(1000)
+        before = lib.callcost_allocations()
+        v.run(calls)
+        counts[v.key] = (lib.callcost_allocations() - before) / calls
+    return counts
+
+
+def heap_allocations_in_child(calls: int) -> Dict[str, float]:
+    env = dict(os.environ, LD_PRELOAD=str(BUILD / "libcallcost_malloc_count.so"))
+    out = subprocess.run([sys.executable, __file__, "--count-heap", "--allocation-calls", str(calls)],
+                         env=env, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        print(f"callcost: the heap allocation count failed:\n{out.stderr}", file=sys.stderr)
+        return {}
+    counts: Dict[str, float] = json.loads(out.stdout)
+    return counts
+
+
 # -- report ------------------------------------------------------------------------------------
 
 
 def table(variants: List[Variant], floor_ns: float) -> str:
     heading = 'one call of record("temp", x), loop included'
-    lines = [f"{heading:<50} {'best ns':>8} {'median':>8} {'over loop':>9} {'blocks kept':>11} {'peak B':>7}"]
+    lines = [f"{heading:<50} {'best ns':>8} {'median':>8} {'over loop':>9} {'blocks kept':>11} {'peak B':>7}"
+             f" {'mallocs/call':>12}"]
     for v in variants:
         if v.run is None:
             lines.append(f"{v.label:<50} {'missing: ' + str(v.missing)}")
             continue
         best = min(v.ns)
+        count = v.allocations.get("heap_allocations_per_call")
+        heap = "–" if count is None else f"{count:.2f}"
         lines.append(f"{v.label:<50} {best:>8.1f} {statistics.median(v.ns):>8.1f} {best - floor_ns:>9.1f} "
-                     f"{v.allocations['blocks_kept']:>11} {v.allocations['tracemalloc_peak_bytes']:>7}")
+                     f"{v.allocations['blocks_kept']:>11} {v.allocations['tracemalloc_peak_bytes']:>7} "
+                     f"{heap:>12}")
     return "\n".join(lines)
 
 
@@ -232,22 +295,20 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=7, help="alternating repeats; the best is reported (default 7)")
     parser.add_argument("--allocation-calls", type=int, default=100_000, help="calls of the allocation check")
     parser.add_argument("--sink-only", action="store_true", help="no broker: the floors and the sink rows only")
+    parser.add_argument("--count-heap", action="store_true", help=argparse.SUPPRESS)  # the child of the count
     parser.add_argument("--out", default=str(REPO / "build" / "bench" / "callcost.json"))
     args = parser.parse_args()
 
     import twinlink  # loads libtwinlink.so.0, which the modules below then share
 
+    if args.count_heap:
+        print(json.dumps(count_heap_allocations(args.allocation_calls)))
+        return 0
     twinlink_dir = Path(twinlink.__file__).resolve().parent
     nanobind_missing = build(twinlink_dir)
-    sys.path.insert(0, str(BUILD))
-    modules: Dict[str, Optional[ModuleType]] = {
-        "vectorcall": importlib.import_module("callcost_vectorcall"),
-        "pybind11": importlib.import_module("callcost_pybind11"),
-        "nanobind": None if nanobind_missing else importlib.import_module("callcost_nanobind"),
-    }
-    styles = [("pybind11", "pybind11 (std::string_view, double)"),
-              ("nanobind", "nanobind (std::string_view, double)"),
-              ("vectorcall", "METH_FASTCALL builtin")]
+    modules = import_modules(nanobind_missing)
+    if modules["nanobind"] is None and nanobind_missing is None:
+        nanobind_missing = "the nanobind module did not import"
 
     load_before = os.getloadavg()
     broker = None if args.sink_only else bench.Broker()
@@ -256,15 +317,10 @@ def main() -> int:
     try:
         if broker is not None and broker.pinned:
             print("callcost.py: broker pinned to core 0, benchmark to core 1")
-        variants = [Variant("loop", "floor: the loop, no call", loop_without_call),
-                    Variant("python_noop", "floor: a Python function that does nothing", calling(python_noop))]
-        for style, label in styles:
-            module = modules[style]
-            sink = None if module is None else calling(module.sink)
-            variants.append(Variant(f"{style}_sink", f"sink, {label}", sink, missing=nanobind_missing))
+        variants = local_variants(modules, nanobind_missing)
         if broker is not None:
             pipeline.open(broker.uri)
-            for style, label in styles:
+            for style, label in STYLES:
                 module = modules[style]
                 record = None if module is None else calling(module.record)
                 variants.append(Variant(f"{style}_record", f"pipeline, {label}", record,
@@ -275,6 +331,10 @@ def main() -> int:
                                     calling(shipped.record), lambda: shipped.flush(FLUSH_MS / 1000)))
         measure(variants, args.calls, args.repeats)
         measure_allocations(variants, args.allocation_calls)
+        for key, per_call in heap_allocations_in_child(args.allocation_calls).items():
+            for v in variants:
+                if v.key == key and v.run is not None:
+                    v.allocations["heap_allocations_per_call"] = per_call
         delivered: Dict[str, Any] = {}
         if broker is not None:
             acked, dropped = pipeline.counts()
@@ -295,8 +355,8 @@ def main() -> int:
     floor_ns = min(variants[0].ns)
     print()
     print(table(variants, floor_ns))
-    print(f"\n{args.calls:,} calls per repeat, best of {args.repeats} alternating repeats; "
-          f"blocks kept and tracemalloc's peak over {args.allocation_calls:,} calls; "
+    print(f"\n{args.calls:,} calls per repeat, best of {args.repeats} alternating repeats; blocks kept, "
+          f"tracemalloc's peak and the mallocs of the calling thread over {args.allocation_calls:,} calls; "
           f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
 
     out = Path(args.out)
