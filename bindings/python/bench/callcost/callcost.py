@@ -17,7 +17,7 @@ calloc and realloc calls (malloc_count.c, preloaded), which is where C++ code ta
 
 nanobind is optional: without it (or if its module does not build) its rows are reported missing.
 
-    callcost.py [--calls N] [--repeats N] [--sink-only] [--out PATH]
+    callcost.py [--calls N] [--repeats N] [--allocation-calls N] [--sink-only] [--out PATH]
 """
 
 from __future__ import annotations
@@ -150,6 +150,9 @@ def python_noop(name: str, value: float) -> None:
 
 
 class Variant:
+    """One row: a loop to time (None when its module is missing, with the reason), what to do after
+    each timed run outside the timing, and the figures measured."""
+
     def __init__(self, key: str, label: str, run: Optional[Callable[[int], float]],
                  after: Optional[Callable[[], None]] = None, missing: Optional[str] = None) -> None:
         self.key, self.label, self.run, self.after, self.missing = key, label, run, after, missing
@@ -186,7 +189,8 @@ def import_modules(nanobind_missing: Optional[str] = None) -> Dict[str, Optional
             "vectorcall": importlib.import_module("callcost_vectorcall")}
 
 
-def local_variants(modules: Dict[str, Optional[ModuleType]], nanobind_missing: Optional[str] = None) -> List[Variant]:
+def local_variants(modules: Dict[str, Optional[ModuleType]],
+                   nanobind_missing: Optional[str] = None) -> List[Variant]:
     """The floors and the sink rows: what runs without a broker."""
     variants = [Variant("loop", "floor: the loop, no call", loop_without_call),
                 Variant("python_noop", "floor: a Python function that does nothing", calling(python_noop))]
