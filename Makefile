@@ -249,6 +249,7 @@ bench: build python node
 	@if [ -x scripts/bench ]; then scripts/bench; else echo "No benchmark exists yet."; fi
 	@scripts/bootstrap python_bench
 	$(PYTHON) bindings/python/bench/bench.py
+	CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(PYTHON) bindings/python/bench/callcost/callcost.py
 	$(PYTHON) bindings/python/bench/aio_concurrency.py
 	cd $(NODE_DIR) && $(NODE_ENV) node bench/bench.js
 	@scripts/bootstrap rust
