@@ -23,6 +23,13 @@ struct Result {
     nlohmann::json extra = nlohmann::json::object();  ///< scenario-specific figures (latencies, ...)
 };
 
+/// `--stop-at STAGE[,STAGE]`: the process stops itself (SIGSTOP) at each STAGE it reaches, so that
+/// its memory can be read there (scripts/rss-breakdown) before it is continued (SIGCONT). Stages:
+/// "started" (arguments read, nothing connected), "connected" (client connected and, in the
+/// twinlink scenarios, the datapoint pipeline created and idle).
+void set_stop_stages(const std::string& stages);
+void reached(const char* stage);
+
 nlohmann::json to_json(const Result& r);
 Result result_from_json(const nlohmann::json& j);
 

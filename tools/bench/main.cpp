@@ -7,11 +7,13 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
 
 #include <sched.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,12 +36,33 @@ struct Args {
 int usage(const char* argv0) {
     std::fprintf(stderr,
                  "usage: %s --broker URI [--out FILE] [--points N] [--baseline-points N] [--shadow-updates N]\n"
-                 "       [--scenario NAME | --shadow-only]\n"
+                 "       [--scenario NAME [--stop-at STAGE[,STAGE]] | --shadow-only]\n"
                  "scenarios: cpp-json cpp-cbor capi-json capi-cbor paho-per-message shadow-1 shadow-1-serial\n"
                  "           shadow-100\n",
                  argv0);
     return 2;
 }
+
+std::vector<std::string> stop_stages;
+
+}  // namespace
+
+void tb::set_stop_stages(const std::string& stages) {
+    for (std::size_t pos = 0; pos <= stages.size();) {
+        const std::size_t comma = std::min(stages.find(',', pos), stages.size());
+        const std::string stage = stages.substr(pos, comma - pos);
+        if (stage != "started" && stage != "connected") throw std::runtime_error("unknown stage '" + stage + "'");
+        stop_stages.push_back(stage);
+        pos = comma + 1;
+    }
+}
+
+void tb::reached(const char* stage) {
+    for (const auto& s : stop_stages)
+        if (s == stage) raise(SIGSTOP);
+}
+
+namespace {
 
 tb::Result run_scenario(const Args& a) {
     using twinlink::Encoding;
@@ -48,15 +71,23 @@ tb::Result run_scenario(const Args& a) {
     if (a.scenario == "capi-json") return tb::run_twinlink_capi(a.broker, Encoding::Json, a.points);
     if (a.scenario == "capi-cbor") return tb::run_twinlink_capi(a.broker, Encoding::Cbor, a.points);
     if (a.scenario == "paho-per-message") return tb::run_paho_per_message(a.broker, a.points);
-    if (a.scenario == "shadow-1") return tb::run_shadow(a.broker, 1, 16, a.points);
-    // One request at a time: the round trip without queueing behind other requests.
-    if (a.scenario == "shadow-1-serial") return tb::run_shadow(a.broker, 1, 1, a.points);
-    if (a.scenario == "shadow-100") return tb::run_shadow(a.broker, 100, 1, a.points);
     throw std::runtime_error("unknown scenario '" + a.scenario + "'");
 }
 
-// Runs `self --scenario NAME` and reads the JSON line it prints.
-tb::Result run_child(const char* self, const Args& a, const std::string& scenario, std::size_t points) {
+bool is_shadow(const std::string& scenario) { return scenario.rfind("shadow-", 0) == 0; }
+
+// The shadow scenarios' executable (shadow_main.cpp), next to this one.
+std::string shadow_bench() {
+    std::string self(4096, '\0');
+    const ssize_t n = readlink("/proc/self/exe", self.data(), self.size() - 1);
+    if (n <= 0) throw std::runtime_error("cannot read /proc/self/exe");
+    self.resize(std::size_t(n));
+    return self.substr(0, self.rfind('/') + 1) + "twinlink-shadow-bench";
+}
+
+// Runs `self --scenario NAME` (twinlink-shadow-bench for a shadow scenario) and reads the JSON
+// line it prints.
+tb::Result run_child(const std::string& self, const Args& a, const std::string& scenario, std::size_t points) {
     int fds[2];
     if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
     const pid_t pid = fork();
@@ -65,7 +96,7 @@ tb::Result run_child(const char* self, const Args& a, const std::string& scenari
         close(fds[0]);
         close(fds[1]);
         const std::string p = std::to_string(points);
-        execl(self, self, "--broker", a.broker.c_str(), "--scenario", scenario.c_str(), "--points", p.c_str(),
+        execl(self.c_str(), self.c_str(), "--broker", a.broker.c_str(), "--scenario", scenario.c_str(), "--points", p.c_str(),
               static_cast<char*>(nullptr));
         _exit(127);
     }
@@ -127,6 +158,7 @@ int main(int argc, char** argv) {
             else if (!std::strcmp(argv[i], "--baseline-points")) a.baseline_points = std::stoul(next("--baseline-points"));
             else if (!std::strcmp(argv[i], "--shadow-updates")) a.shadow_updates = std::stoul(next("--shadow-updates"));
             else if (!std::strcmp(argv[i], "--shadow-only")) a.shadow_only = true;
+            else if (!std::strcmp(argv[i], "--stop-at")) tb::set_stop_stages(next("--stop-at"));
             else return usage(argv[0]);
         } catch (const std::exception& e) {
             std::fprintf(stderr, "%s\n", e.what());
@@ -136,6 +168,13 @@ int main(int argc, char** argv) {
     if (a.broker.empty()) return usage(argv[0]);
     try {
         if (!a.scenario.empty()) {
+            if (is_shadow(a.scenario)) {
+                const std::string shadow = shadow_bench(), points = std::to_string(a.points);
+                execl(shadow.c_str(), shadow.c_str(), "--broker", a.broker.c_str(), "--scenario", a.scenario.c_str(),
+                      "--points", points.c_str(), static_cast<char*>(nullptr));
+                throw std::runtime_error("cannot run " + shadow);
+            }
+            tb::reached("started");
             std::cout << tb::to_json(run_scenario(a)).dump() << std::endl;
             return 0;
         }
@@ -156,7 +195,7 @@ int main(int argc, char** argv) {
                  {"shadow-1-serial", a.shadow_updates / 4},
                  {"shadow-100", a.shadow_updates}}) {
             std::fprintf(stderr, "running %s (%zu updates)...\n", scenario.c_str(), updates);
-            shadows.push_back(run_child("/proc/self/exe", a, scenario, updates));
+            shadows.push_back(run_child(shadow_bench(), a, scenario, updates));
         }
         print_shadow_table(shadows);
         if (!a.out.empty()) {

@@ -40,17 +40,22 @@ struct PointRun {
 };
 
 /// Points in chunks of kChunkPoints: appending never moves the points already there, and clear()
-/// keeps up to kKeptChunks chunks for reuse, so a recorder that runs ahead of the batcher neither
+/// keeps a few chunks and runs for reuse, so a recorder that runs ahead of the batcher neither
 /// copies its backlog of points as a vector would when it grows, nor takes fresh pages from the
-/// kernel for every burst.
+/// kernel for every burst. What clear() keeps is bounded in bytes: a pipeline has two of these
+/// (the points being recorded and those being batched) for its whole life, so a burst must not
+/// leave its memory behind.
 struct PointBuffer {
     static constexpr std::size_t kChunkPoints = 8192;
-    static constexpr std::size_t kKeptChunks = 64;  // 64 x 8192 x 24 bytes = 12 MiB at most
+    static constexpr std::size_t kKeptChunks = 4;  // 4 x 8192 x 24 bytes = 768 KiB at most
 
     // Runs are kept for reuse by clear() (their arrays keep their capacity), up to this many,
-    // each up to kKeptRunPoints.
+    // each up to kKeptRunPoints, and up to kKeptRunBytes of arrays in all: room for 65,536
+    // numbers and their timestamps, about what a recorder runs ahead of the batcher when the two
+    // share one core (docs/performance.md, "The record path").
     static constexpr std::size_t kKeptRuns = 256;
     static constexpr std::size_t kKeptRunPoints = 65536;
+    static constexpr std::size_t kKeptRunBytes = 1u << 20;
 
     std::vector<std::string> strings;
     std::vector<nlohmann::json> objects;
@@ -119,15 +124,23 @@ struct PointBuffer {
         strings.clear();
         objects.clear();
         for (PointRun& run : runs) {
+            const std::size_t bytes = capacity_bytes(run);
             if (spare_runs_.size() >= kKeptRuns || run.doubles.capacity() > kKeptRunPoints ||
-                run.ints.capacity() > kKeptRunPoints || run.stamps.capacity() > kKeptRunPoints)
+                run.ints.capacity() > kKeptRunPoints || run.stamps.capacity() > kKeptRunPoints ||
+                spare_bytes_ + bytes > kKeptRunBytes)
                 continue;
             run.doubles.clear();
             run.ints.clear();
             run.stamps.clear();
+            spare_bytes_ += bytes;
             spare_runs_.push_back(std::move(run));
         }
         runs.clear();
+    }
+
+    /// Bytes of the arrays that clear() kept for reuse (runs' capacity and empty chunks).
+    std::size_t spare_bytes() const noexcept {
+        return spare_bytes_ + (chunks_.size() - used_) * kChunkPoints * sizeof(PendingPoint);
     }
 
 private:
@@ -159,10 +172,16 @@ private:
         return p.ref;
     }
 
+    static std::size_t capacity_bytes(const PointRun& run) noexcept {
+        return run.doubles.capacity() * sizeof(double) + run.ints.capacity() * sizeof(std::int64_t) +
+               run.stamps.capacity() * sizeof(std::int64_t);
+    }
+
     PointRun take_spare_run() {
         if (spare_runs_.empty()) return PointRun{};
         PointRun run = std::move(spare_runs_.back());
         spare_runs_.pop_back();
+        spare_bytes_ -= capacity_bytes(run);
         return run;
     }
 
@@ -175,6 +194,7 @@ private:
     std::size_t used_ = 0;
     std::size_t count_ = 0;
     std::vector<PointRun> spare_runs_;
+    std::size_t spare_bytes_ = 0;     // capacity_bytes() of spare_runs_
     std::vector<OpenRun> open_runs_;  // by series id
 };
 
