@@ -24,6 +24,7 @@
 #include <gtest/gtest.h>
 
 #include "twinlink/client.hpp"
+#include "twinlink/runtime.hpp"
 #include "twinlink/status.hpp"
 
 namespace tltest {
@@ -250,6 +251,35 @@ inline twinlink::ClientOptions options_for(const std::string& uri) {
     o.operation_timeout = 10000ms;
     o.ack_timeout = 20000ms;
     return o;
+}
+
+/// One client per entry of `options`, their connects started at once; returns once all are
+/// connected (or fails the test after a bounded wait).
+inline std::vector<std::unique_ptr<twinlink::Client>> connect_clients(
+    const std::vector<twinlink::ClientOptions>& options) {
+    std::vector<std::unique_ptr<twinlink::Client>> clients;
+    for (const auto& o : options) clients.push_back(std::make_unique<twinlink::Client>(o));
+    auto ok = std::make_shared<std::atomic<std::size_t>>(0);
+    for (auto& c : clients)
+        c->connect_async(kLong, [ok](std::uint64_t, const twinlink::OperationResult& r) {
+            if (r.status == twinlink::Status::Ok) ++*ok;
+        });
+    EXPECT_TRUE(wait_until([&] { return ok->load() == clients.size(); }, std::chrono::seconds(60)))
+        << ok->load() << " of " << clients.size() << " connected";
+    return clients;
+}
+
+/// Destroys `modules` (the shadows or pipelines of `clients`), then `clients`, and checks what
+/// each left on `runtime`: every module's pending deadline goes with it, so at most one timer per
+/// client is left (its connection loop's next wake), and nothing once the clients are gone.
+template <class Modules>
+void expect_runtime_released(const twinlink::Runtime& runtime, Modules& modules,
+                             std::vector<std::unique_ptr<twinlink::Client>>& clients) {
+    modules.clear();
+    EXPECT_LE(runtime.stats().timers, clients.size());
+    clients.clear();
+    EXPECT_EQ(runtime.stats().timers, 0u);
+    EXPECT_EQ(runtime.stats().clients, 0u);
 }
 
 /// A topic prefix unique to the running test ("t/<Suite>/<Test>"), so retained messages and

@@ -30,24 +30,16 @@ constexpr int kPipelines = 50;
 
 std::string device_name(int i) { return "rtdp" + std::to_string(::getpid()) + "-" + std::to_string(i); }
 
-// `n` clients, on `runtime` when there is one, each with its own client id; returns once all are
-// connected (or fails the test after a bounded wait).
+// `n` clients, on `runtime` when there is one, each with its own client id, connected.
 std::vector<std::unique_ptr<Client>> connect_clients(const std::string& uri, const std::shared_ptr<Runtime>& runtime,
                                                      int n) {
-    std::vector<std::unique_ptr<Client>> clients;
+    std::vector<ClientOptions> options;
     for (int i = 0; i < n; ++i) {
-        ClientOptions o = device_client_options(uri);
-        o.client_id = device_name(i);
-        o.runtime = runtime;
-        clients.push_back(std::make_unique<Client>(o));
+        options.push_back(device_client_options(uri));
+        options.back().client_id = device_name(i);
+        options.back().runtime = runtime;
     }
-    auto ok = std::make_shared<std::atomic<int>>(0);
-    for (auto& c : clients)
-        c->connect_async(kLong, [ok](std::uint64_t, const OperationResult& r) {
-            if (r.status == Status::Ok) ++*ok;
-        });
-    EXPECT_TRUE(wait_until([&] { return ok->load() == n; }, 60s)) << ok->load() << " of " << n << " connected";
-    return clients;
+    return tltest::connect_clients(options);
 }
 
 // Points received per device, a batch received twice (resent) counted once.
@@ -108,13 +100,7 @@ TEST(PipelineRuntime, FiftyPipelinesOnARuntimeAddNoThreadAndEveryPointIsAcknowle
         EXPECT_EQ(it == received.end() ? 0 : it->second, per_pipeline) << "device " << i;
     }
 
-    pipelines.clear();
-    // Every batcher's pending deadline went with it: what is left is at most one per client (its
-    // connection loop's next wake, on the same runtime), and nothing once the clients are gone.
-    EXPECT_LE(runtime->stats().timers, clients.size());
-    clients.clear();
-    EXPECT_EQ(runtime->stats().timers, 0u);
-    EXPECT_EQ(runtime->stats().clients, 0u);
+    tltest::expect_runtime_released(*runtime, pipelines, clients);
 }
 
 // Closing a pipeline on a runtime with points still open: the last pass runs, and the points are

@@ -52,24 +52,16 @@ Broker::Options plain() {
 
 std::string device_name(int i) { return "rt" + std::to_string(::getpid()) + "-dev" + std::to_string(i); }
 
-// `n` clients, on `runtime` when there is one, each with its own client id; returns once all are
-// connected (or fails the test after a bounded wait). The connects run at once, as in runtime_test.
+// `n` clients, on `runtime` when there is one, each with its own client id, connected.
 std::vector<std::unique_ptr<Client>> connect_clients(const Broker& broker, const std::shared_ptr<Runtime>& runtime,
                                                      int n) {
-    std::vector<std::unique_ptr<Client>> clients;
+    std::vector<ClientOptions> options;
     for (int i = 0; i < n; ++i) {
-        ClientOptions o = options_for(broker.uri());
-        o.client_id = device_name(i);
-        o.runtime = runtime;
-        clients.push_back(std::make_unique<Client>(o));
+        options.push_back(options_for(broker.uri()));
+        options.back().client_id = device_name(i);
+        options.back().runtime = runtime;
     }
-    auto ok = std::make_shared<std::atomic<int>>(0);
-    for (auto& c : clients)
-        c->connect_async(kLong, [ok](std::uint64_t, const OperationResult& r) {
-            if (r.status == Status::Ok) ++*ok;
-        });
-    EXPECT_TRUE(wait_until([&] { return ok->load() == n; }, 60s)) << ok->load() << " of " << n << " connected";
-    return clients;
+    return tltest::connect_clients(options);
 }
 
 ShadowOptions shadow_options(int i, std::chrono::milliseconds request_timeout) {
@@ -116,13 +108,7 @@ TEST(ShadowRuntime, UnansweredUpdatesAreResentOnTheRuntimesThreadsWithNoThreadPe
     for (int i = 0; i < kShadows; ++i) EXPECT_GE(sent[i].load(), 3) << "shadow " << i;
     EXPECT_TRUE(resent);
 
-    shadows.clear();
-    // Every shadow's pending deadline went with it: what is left is at most one per client (its
-    // connection loop's next wake, on the same runtime).
-    EXPECT_LE(runtime->stats().timers, clients.size());
-    clients.clear();
-    EXPECT_EQ(runtime->stats().timers, 0u);
-    EXPECT_EQ(runtime->stats().clients, 0u);
+    expect_runtime_released(*runtime, shadows, clients);
 }
 
 // With a shadow service answering: two updates per shadow, the second queued behind the first and
