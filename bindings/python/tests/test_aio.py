@@ -78,7 +78,12 @@ def test_deltas_registers_at_the_call_and_starts_with_the_pending_delta(broker, 
         async with aio.Device(device_id, broker=broker.uri) as dev, aio.Client(broker.uri) as app:
             other = app.shadow(device_id)
             await dev.shadow.report({"led": "off"})
+            # The delta's own message, not only the document's version: the document can arrive
+            # first, and a stream registered in between would then see this delta as a new one.
+            first = dev.shadow.deltas(initial=False)
             version = (await other.desire({"led": "on"}))["version"]
+            assert await asyncio.wait_for(first.__anext__(), TIMEOUT) == Delta({"led": "on"}, version)
+            await first.aclose()
 
             async def device_has(v):
                 return dev.shadow.document["version"] == v
